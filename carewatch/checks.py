@@ -1,0 +1,237 @@
+"""The quality gate: Great Expectations suites on the reporting models.
+
+GX validates pandas dataframes read from DuckDB (GX over SQLAlchemy to DuckDB
+is broken in the pinned versions). Every result is recorded in the warehouse's
+`audit.check_results` table, kept across runs, with a sample of failing keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+RATE_COLUMNS = (
+    "response_rate",
+    "sla_met_rate",
+    "weekend_coverage",
+    "moved_to_private_rate",
+    "recontact_rate",
+    "resolution_rate",
+    "boomerang_rate",
+    "proactive_reach_rate",
+    "formal_share",
+    "informal_share",
+)
+
+# Each table is read with a query that adds derived columns the expectations
+# need (for example whether sla_status agrees with minutes and target).
+TABLE_QUERIES = {
+    "fct_complaints": """
+        select *,
+            case
+                when first_response_at is not null then
+                    sla_status = case when first_response_business_minutes <= sla_target_minutes
+                                      then 'met' else 'breached' end
+                else sla_status in ('breached', 'pending')
+            end as sla_status_consistent
+        from marts.fct_complaints""",
+    "fct_responses": "select * from marts.fct_responses",
+    "fct_follow_ups": "select * from marts.fct_follow_ups",
+    "sla_daily": "select *, brand || '|' || cast(day as varchar) as row_key from marts.sla_daily",
+    "share_of_voice_daily": (
+        "select *, brand || '|' || cast(day as varchar) as row_key from marts.share_of_voice_daily"
+    ),
+}
+ROW_KEYS = {
+    "fct_complaints": "case_id",
+    "fct_responses": "post_id",
+    "fct_follow_ups": "follow_up_id",
+    "sla_daily": "row_key",
+    "share_of_voice_daily": "row_key",
+}
+
+
+def _suites() -> dict[str, list[Any]]:
+    import great_expectations as gx
+
+    e = gx.expectations
+    return {
+        "fct_complaints": [
+            e.ExpectColumnValuesToNotBeNull(column="case_id"),
+            e.ExpectColumnValuesToBeUnique(column="case_id"),
+            e.ExpectColumnValuesToNotBeNull(column="opened_at"),
+            e.ExpectColumnValuesToNotBeNull(column="customer_key"),
+            e.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="first_response_at",
+                column_B="opened_at",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+            e.ExpectColumnValuesToBeBetween(column="first_response_minutes", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="first_response_business_minutes", min_value=0),
+            e.ExpectColumnValuesToBeInSet(column="sla_status", value_set=["met", "breached", "pending"]),
+            e.ExpectColumnValuesToBeInSet(column="sla_status_consistent", value_set=[True]),
+            e.ExpectColumnValuesToBeInSet(column="origin", value_set=["addressed", "unaddressed"]),
+            e.ExpectColumnValuesToBeInSet(
+                column="case_kind", value_set=["complaint", "question", "praise", "other"]
+            ),
+        ],
+        "fct_responses": [
+            e.ExpectColumnValuesToNotBeNull(column="post_id"),
+            e.ExpectColumnValuesToBeUnique(column="post_id"),
+            e.ExpectColumnValuesToNotBeNull(column="case_id"),
+            e.ExpectColumnValuesToBeBetween(column="minutes_since_open", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="business_minutes_since_open", min_value=0),
+            e.ExpectColumnValuesToBeInSet(
+                column="address_form", value_set=["formal", "informal", "none"]
+            ),
+        ],
+        "fct_follow_ups": [
+            e.ExpectColumnValuesToNotBeNull(column="follow_up_id"),
+            e.ExpectColumnValuesToBeUnique(column="follow_up_id"),
+            e.ExpectColumnValuesToBeBetween(column="minutes_since_open", min_value=0),
+            e.ExpectColumnValuesToBeInSet(
+                column="event_type",
+                value_set=[
+                    "moved_to_private",
+                    "technician",
+                    "customer_reply",
+                    "resolved_confirmation",
+                    "still_unresolved",
+                    "brand_follow_up",
+                ],
+            ),
+        ],
+        "sla_daily": [
+            e.ExpectColumnValuesToBeUnique(column="row_key"),
+            *[
+                e.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1)
+                for c in RATE_COLUMNS
+            ],
+            e.ExpectColumnValuesToBeBetween(column="cases", min_value=1),
+        ],
+        "share_of_voice_daily": [
+            e.ExpectColumnValuesToBeUnique(column="row_key"),
+            e.ExpectColumnValuesToBeBetween(column="share_of_mentions", min_value=0, max_value=1),
+        ],
+    }
+
+
+@dataclass
+class CheckResult:
+    table: str
+    expectation: str
+    column: str | None
+    passed: bool
+    observed: str
+    failing_sample: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        text = f"{self.expectation} on {where}: {'passed' if self.passed else 'FAILED'}"
+        if not self.passed:
+            text += f" ({self.observed}; failing rows: {', '.join(self.failing_sample[:5])})"
+        return text
+
+
+@dataclass
+class CheckReport:
+    run_id: str
+    results: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.passed]
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckReport:
+    """Validate every reporting model; record and return the results."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    datasource = context.data_sources.add_pandas(name="carewatch_marts")
+    results: list[CheckResult] = []
+    for table, expectations in _suites().items():
+        frame = con.sql(TABLE_QUERIES[table]).df()
+        asset = datasource.add_dataframe_asset(name=table)
+        batch = asset.add_batch_definition_whole_dataframe(f"{table}_all").get_batch(
+            batch_parameters={"dataframe": frame}
+        )
+        suite = gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations)
+        validation = batch.validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [ROW_KEYS[table]],
+                "partial_unexpected_count": 20,
+            },
+        )
+        for outcome in validation.results:
+            config = outcome.expectation_config
+            detail = outcome.result or {}
+            sample = [
+                str(item.get(ROW_KEYS[table]) if isinstance(item, dict) else item)
+                for item in (detail.get("unexpected_index_list") or [])[:20]
+            ]
+            observed = (
+                f"{detail.get('unexpected_count', 0)} unexpected of {detail.get('element_count', len(frame))}"
+                if "unexpected_count" in detail
+                else json.dumps(detail.get("observed_value"), default=str)
+            )
+            results.append(
+                CheckResult(
+                    table=table,
+                    expectation=config.type,
+                    column=config.kwargs.get("column") or config.kwargs.get("column_A"),
+                    passed=bool(outcome.success),
+                    observed=observed,
+                    failing_sample=sample,
+                )
+            )
+    report = CheckReport(run_id=run_id, results=results)
+    record_results(con, report)
+    return report
+
+
+def record_results(con: duckdb.DuckDBPyConnection, report: CheckReport) -> None:
+    con.execute("create schema if not exists audit")
+    con.execute(
+        """create table if not exists audit.check_results (
+            run_id varchar, checked_at timestamp with time zone, table_name varchar,
+            expectation varchar, column_name varchar, passed boolean,
+            observed_value varchar, failing_row_sample varchar)"""
+    )
+    now = datetime.now(tz=UTC)
+    con.execute("delete from audit.check_results where run_id = ?", [report.run_id])
+    con.executemany(
+        "insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                report.run_id,
+                now,
+                r.table,
+                r.expectation,
+                r.column,
+                r.passed,
+                r.observed,
+                json.dumps(r.failing_sample),
+            )
+            for r in report.results
+        ],
+    )

@@ -1,0 +1,157 @@
+"""The `carewatch` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from carewatch.runtime import configure_environment
+
+DEFAULT_WAREHOUSE = Path("warehouse")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carewatch",
+        description="Social customer-care warehouse: mentions -> complaints, responses, "
+        "follow-ups and SLA metrics, published only when the checks pass.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="brand configuration file (default: carewatch.yml in the project)",
+    )
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=DEFAULT_WAREHOUSE,
+        help="folder of carewatch.duckdb and reporting.duckdb (default: warehouse/)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="generate the demo scenario and run the whole pipeline on it",
+        description="Generate the demo scenario (Deutsche Telekom and three competitors), "
+        "load it, build the models, check them, publish the reporting database and print "
+        "the SLA summary. Deterministic for a seed.",
+    )
+    demo.add_argument("--size", type=int, default=40_000, help="about how many posts (default 40000)")
+    demo.add_argument("--days", type=int, default=184, help="length of the period in days (default 184)")
+    demo.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2026, 3, 2),
+        help="first day of the period, YYYY-MM-DD (default 2026-03-02)",
+    )
+    demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+
+    run = sub.add_parser(
+        "run",
+        help="build, check and publish what the warehouse holds",
+        description="Build the dbt models on the warehouse, run the quality checks and, "
+        "only if every check passes, publish the reporting database atomically.",
+    )
+    run.add_argument(
+        "--skip-collect",
+        action="store_true",
+        help="do not collect new posts first (build on what is loaded)",
+    )
+    run.add_argument(
+        "--as-of",
+        default=None,
+        help="'now' for pending SLA status and backlog ages, ISO 8601 (default: the clock)",
+    )
+
+    imp = sub.add_parser(
+        "import",
+        help="load an export file into the warehouse",
+        description="Load posts from a file. Bad records go to raw.quarantine with a reason; "
+        "re-importing the same file adds nothing.",
+    )
+    imp.add_argument("--format", required=True, choices=["jsonl"], help="file format")
+    imp.add_argument("path", type=Path, help="file to import")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure_environment()
+    args = _parser().parse_args(argv)
+    from carewatch.config import ConfigError, load_config
+
+    try:
+        load_config(args.config)
+    except ConfigError as exc:
+        print(f"carewatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    handlers = {"demo": _demo, "run": _run, "import": _import}
+    return handlers[args.command](args)
+
+
+def _run_flow(args: argparse.Namespace, **parameters) -> int:
+    from carewatch.pipeline import QualityGateFailed, format_summary, table_counts
+    from carewatch.transform import DbtFailure
+    from flows.care_pipeline import care_pipeline
+
+    started = time.perf_counter()
+    try:
+        result = care_pipeline(
+            warehouse_dir=str(args.warehouse),
+            config_path=str(args.config) if args.config else None,
+            **parameters,
+        )
+    except (QualityGateFailed, DbtFailure) as exc:
+        print(f"\ncarewatch: run failed, nothing published.\n{exc}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    reporting = Path(result["reporting"])
+    print()
+    print(f"SLA summary as of {result['as_of']} (run {result['run_id']}, {elapsed:.1f} s)")
+    print(format_summary(result["summary"]))
+    print()
+    print(f"Loaded:     {result['loaded']}")
+    print(f"Checks:     {result['checks']} expectations passed")
+    print(f"Warehouse:  {args.warehouse / 'carewatch.duckdb'}")
+    print(f"Reporting:  {reporting} (read-only for BI tools)")
+    for table, rows in table_counts(reporting).items():
+        print(f"            {table}: {rows} rows")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    code = _run_flow(
+        args,
+        source="demo",
+        demo_seed=args.seed,
+        demo_start=args.start,
+        demo_days=args.days,
+        demo_size=args.size,
+    )
+    if code == 0:
+        print(f"Demo data:  {args.warehouse / 'demo' / 'posts.jsonl'} (ground truth in demo/truth/)")
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.skip_collect:
+        print("carewatch: no collector is configured yet; building on what is loaded.")
+    return _run_flow(args, source="none", as_of=args.as_of)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from carewatch.pipeline import Warehouse, load_jsonl
+
+    if not args.path.is_file():
+        print(f"carewatch: {args.path}: no such file", file=sys.stderr)
+        return 2
+    summary = load_jsonl(args.path, Warehouse(args.warehouse))
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

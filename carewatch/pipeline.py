@@ -1,0 +1,186 @@
+"""The pipeline's steps as plain functions: load, build, check, publish.
+
+The Prefect flow in flows/care_pipeline.py only calls these in order; keeping
+the logic here lets tests exercise each step without a flow run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from carewatch.checks import CheckReport, run_checks
+from carewatch.config import CarewatchConfig
+from carewatch.config_tables import write_config_tables
+from carewatch.publish import REPORTING_FILE, publish_reporting
+from carewatch.transform import run_dbt
+from pipelines.loader import LoadSummary, load_records
+
+log = logging.getLogger(__name__)
+WAREHOUSE_FILE = "carewatch.duckdb"
+
+
+class QualityGateFailed(RuntimeError):
+    """A check failed: nothing was published. The message names each failure."""
+
+    def __init__(self, report: CheckReport) -> None:
+        self.report = report
+        lines = [f.describe() for f in report.failures]
+        super().__init__(
+            f"{len(lines)} check(s) failed in run {report.run_id}; "
+            "reporting database left unchanged:\n  " + "\n  ".join(lines)
+        )
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    directory: Path
+
+    @property
+    def path(self) -> Path:
+        return self.directory / WAREHOUSE_FILE
+
+    @property
+    def reporting_path(self) -> Path:
+        return self.directory / REPORTING_FILE
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.path))
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def sync_config(config: CarewatchConfig, warehouse: Warehouse) -> None:
+    with warehouse.connect() as con:
+        write_config_tables(config, con)
+
+
+def load_demo(
+    config: CarewatchConfig,
+    warehouse: Warehouse,
+    *,
+    seed: int,
+    start: date,
+    days: int,
+    size: int,
+) -> tuple[LoadSummary, Path]:
+    """Generate the demo scenario, write it (with its truth) beside the warehouse, load it."""
+    from pipelines.demo_data import generate_demo, write_demo
+
+    data = generate_demo(config, seed=seed, start=start, days=days, size=size)
+    out_dir = warehouse.directory / "demo"
+    write_demo(data, out_dir)
+    summary = load_records(iter(data.posts), "demo", warehouse.directory)
+    return summary, out_dir
+
+
+def load_jsonl(path: Path, warehouse: Warehouse) -> LoadSummary:
+    from pipelines.jsonl_export import read_jsonl
+
+    return load_records(read_jsonl(path), f"jsonl:{path.name}", warehouse.directory)
+
+
+def build_models(warehouse: Warehouse, as_of: datetime) -> None:
+    run_dbt(["build"], warehouse.path, as_of=as_of)
+
+
+def check_models(warehouse: Warehouse, run_id: str) -> CheckReport:
+    with warehouse.connect() as con:
+        return run_checks(con, run_id)
+
+
+def publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> Path:
+    with warehouse.connect() as con:
+        return publish_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of)
+
+
+def sla_summary(warehouse: Warehouse) -> list[dict[str, Any]]:
+    """Per brand: the headline numbers a care lead asks for first."""
+    with warehouse.connect() as con:
+        rows = con.sql(
+            """select brand, cases, complaints, response_rate, median_frt_minutes,
+                      median_frt_business_minutes, sla_met_rate, weekend_coverage,
+                      proactive_reach_rate
+               from marts.sla_overall order by brand = 'all', cases desc"""
+        ).fetchall()
+        columns = [
+            "brand",
+            "cases",
+            "complaints",
+            "response_rate",
+            "median_frt_minutes",
+            "median_frt_business_minutes",
+            "sla_met_rate",
+            "weekend_coverage",
+            "proactive_reach_rate",
+        ]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.sql("select table_name from information_schema.tables").fetchall()]
+        return {n: con.sql(f'select count(*) from "{n}"').fetchone()[0] for n in sorted(names)}
+    finally:
+        con.close()
+
+
+def format_summary(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of sla_summary rows (markdown-compatible)."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.1f}%"
+
+    def minutes(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0f}"
+
+    header = (
+        "| brand | cases | complaints | response rate | median FRT min | "
+        "median FRT business min | SLA met | weekend coverage | proactive reach |"
+    )
+    lines = [header, "|" + "---|" * 9]
+    for r in rows:
+        lines.append(
+            f"| {r['brand']} | {r['cases']} | {r['complaints']} | {pct(r['response_rate'])} | "
+            f"{minutes(r['median_frt_minutes'])} | {minutes(r['median_frt_business_minutes'])} | "
+            f"{pct(r['sla_met_rate'])} | {pct(r['weekend_coverage'])} | "
+            f"{pct(r['proactive_reach_rate'])} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """`--as-of` (ISO 8601, Z allowed) or now, as an aware UTC datetime."""
+    if not value:
+        return datetime.now(tz=UTC).replace(microsecond=0)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def demo_as_of(start: date, days: int) -> datetime:
+    """The demo's "now": the end of its generated period."""
+    return datetime.combine(start + timedelta(days=days), datetime.min.time(), tzinfo=UTC)
+
+
+def new_run_id() -> str:
+    return datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")

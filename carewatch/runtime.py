@@ -1,0 +1,25 @@
+"""Process-wide settings applied before Prefect, dbt, dlt or GX are imported:
+no telemetry, and Prefect's home inside the project (ephemeral mode)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+QUIET_TELEMETRY = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "RUNTIME__DLTHUB_TELEMETRY": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+
+
+def configure_environment() -> None:
+    for key, value in QUIET_TELEMETRY.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    # dlt logs a harmless warning per Arrow batch about column hints; keep errors only
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")

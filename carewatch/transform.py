@@ -1,0 +1,77 @@
+"""Run the dbt project (dbt/) against a warehouse, in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+
+
+class DbtFailure(RuntimeError):
+    """dbt reported errors or failing tests; the message names the nodes."""
+
+
+@dataclass
+class DbtOutcome:
+    passed: int
+    failed: list[str]
+    elapsed_s: float
+
+
+def dbt_env(warehouse_path: Path) -> None:
+    os.environ["CAREWATCH_WAREHOUSE_PATH"] = str(warehouse_path)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def run_dbt(
+    command: list[str],
+    warehouse_path: Path,
+    *,
+    as_of: datetime | None = None,
+    extra_vars: dict | None = None,
+    quiet: bool = True,
+) -> DbtOutcome:
+    """Invoke dbt (e.g. ["build"]) with the warehouse path and the as-of var."""
+    from dbt.cli.main import dbtRunner
+
+    dbt_env(warehouse_path)
+    variables = dict(extra_vars or {})
+    if as_of is not None:
+        variables["as_of"] = as_of.isoformat()
+    args = [
+        *command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--vars",
+        json.dumps(variables),
+    ]
+    if quiet:
+        args = ["--quiet", "--no-print", *args]
+    result = dbtRunner().invoke(args)
+    if result.exception is not None:
+        raise DbtFailure(f"dbt {' '.join(command)} failed: {result.exception}")
+    failed: list[str] = []
+    passed = 0
+    elapsed = 0.0
+    run_results = result.result
+    for node in getattr(run_results, "results", []) or []:
+        status = str(node.status)
+        elapsed += node.execution_time or 0.0
+        if status in ("error", "fail", "runtime error"):
+            message = (node.message or "").strip().splitlines()
+            failed.append(f"{node.node.name}: {message[0] if message else status}")
+        else:
+            passed += 1
+    if not result.success or failed:
+        raise DbtFailure(
+            f"dbt {' '.join(command)} failed on {len(failed)} node(s): " + "; ".join(failed[:10])
+        )
+    return DbtOutcome(passed=passed, failed=failed, elapsed_s=elapsed)

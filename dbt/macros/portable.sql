@@ -1,0 +1,126 @@
+{#-
+    Engine-specific SQL lives only here, behind adapter.dispatch, so the models
+    stay portable (DuckDB by default; PostgreSQL and Spark get their own
+    variants). Each macro documents the one thing it does.
+-#}
+
+{# A UTC timestamp (with time zone) as local wall-clock time in `tz`. #}
+{% macro to_local_timestamp(ts, tz) -%}
+    {{ return(adapter.dispatch('to_local_timestamp', 'carewatch')(ts, tz)) }}
+{%- endmacro %}
+{% macro default__to_local_timestamp(ts, tz) -%}
+    timezone({{ tz }}, {{ ts }})
+{%- endmacro %}
+{% macro spark__to_local_timestamp(ts, tz) -%}
+    from_utc_timestamp({{ ts }}, {{ tz }})
+{%- endmacro %}
+
+{# Local wall-clock time in `tz` as an absolute (UTC) timestamp; DST aware. #}
+{% macro from_local_timestamp(local_ts, tz) -%}
+    {{ return(adapter.dispatch('from_local_timestamp', 'carewatch')(local_ts, tz)) }}
+{%- endmacro %}
+{% macro default__from_local_timestamp(local_ts, tz) -%}
+    timezone({{ tz }}, {{ local_ts }})
+{%- endmacro %}
+{% macro spark__from_local_timestamp(local_ts, tz) -%}
+    to_utc_timestamp({{ local_ts }}, {{ tz }})
+{%- endmacro %}
+
+{# Microseconds from `start_ts` to `end_ts` as an exact integer. #}
+{% macro microseconds_between(start_ts, end_ts) -%}
+    {{ return(adapter.dispatch('microseconds_between', 'carewatch')(start_ts, end_ts)) }}
+{%- endmacro %}
+{% macro default__microseconds_between(start_ts, end_ts) -%}
+    (epoch_us({{ end_ts }}) - epoch_us({{ start_ts }}))
+{%- endmacro %}
+{% macro postgres__microseconds_between(start_ts, end_ts) -%}
+    cast(round(extract(epoch from ({{ end_ts }} - {{ start_ts }})) * 1000000) as bigint)
+{%- endmacro %}
+
+{# Minutes (double) from a microsecond count. #}
+{% macro us_to_minutes(us) -%}
+    (({{ us }}) / 60000000.0)
+{%- endmacro %}
+
+{# True when `text` matches `pattern` (RE2 syntax), case-insensitive. #}
+{% macro regex_matches_ci(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches_ci', 'carewatch')(text, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches_ci(text, pattern) -%}
+    regexp_matches({{ text }}, {{ pattern }}, 'i')
+{%- endmacro %}
+{% macro postgres__regex_matches_ci(text, pattern) -%}
+    ({{ text }} ~* {{ pattern }})
+{%- endmacro %}
+
+{# True when `text` matches `pattern`, case-sensitive. #}
+{% macro regex_matches_cs(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches_cs', 'carewatch')(text, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches_cs(text, pattern) -%}
+    regexp_matches({{ text }}, {{ pattern }})
+{%- endmacro %}
+{% macro postgres__regex_matches_cs(text, pattern) -%}
+    ({{ text }} ~ {{ pattern }})
+{%- endmacro %}
+
+{# First capture group of `pattern` in `text`, or null when it does not match. #}
+{% macro regex_capture(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_capture', 'carewatch')(text, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_capture(text, pattern) -%}
+    nullif(regexp_extract({{ text }}, {{ pattern }}, 1), '')
+{%- endmacro %}
+{% macro postgres__regex_capture(text, pattern) -%}
+    substring({{ text }} from {{ pattern }})
+{%- endmacro %}
+
+{# A JSON array of strings (as stored by dlt) as a native list of text. #}
+{% macro json_string_list(column) -%}
+    {{ return(adapter.dispatch('json_string_list', 'carewatch')(column)) }}
+{%- endmacro %}
+{% macro default__json_string_list(column) -%}
+    coalesce(cast(json({{ column }}) as varchar[]), [])
+{%- endmacro %}
+
+{# One row per element of a list column: use as a table expression with alias. #}
+{% macro unnest_list(column) -%}
+    {{ return(adapter.dispatch('unnest_list', 'carewatch')(column)) }}
+{%- endmacro %}
+{% macro default__unnest_list(column) -%}
+    unnest({{ column }})
+{%- endmacro %}
+
+{# Continuous percentile aggregate (0 <= fraction <= 1). #}
+{% macro percentile_cont(column, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'carewatch')(column, fraction)) }}
+{%- endmacro %}
+{% macro default__percentile_cont(column, fraction) -%}
+    quantile_cont({{ column }}, {{ fraction }})
+{%- endmacro %}
+{% macro postgres__percentile_cont(column, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ column }})
+{%- endmacro %}
+
+{# Every date from `start_date` to `end_date` inclusive, as a one-column relation `calendar_date`. #}
+{% macro date_series(start_date, end_date) -%}
+    {{ return(adapter.dispatch('date_series', 'carewatch')(start_date, end_date)) }}
+{%- endmacro %}
+{% macro default__date_series(start_date, end_date) -%}
+    (select cast(d as date) as calendar_date
+     from generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval '1 day') as t(d))
+{%- endmacro %}
+
+{# ISO weekday (1 = Monday .. 7 = Sunday) of a date or local timestamp. #}
+{% macro iso_weekday(value) -%}
+    cast(extract(isodow from {{ value }}) as integer)
+{%- endmacro %}
+
+{# The `as_of` var ("now" for pending and backlog logic) as a UTC timestamp. #}
+{% macro as_of_timestamp() -%}
+    {%- if var('as_of') -%}
+        cast('{{ var("as_of") }}' as timestamp with time zone)
+    {%- else -%}
+        current_timestamp
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,45 @@
+-- The customer's own posts that belong to each case: the opening post and every
+-- later post by the same customer in the same conversation.
+with
+
+cases as (
+
+    select * from {{ ref('int_cases_opened') }}
+
+),
+
+posts as (
+
+    select * from {{ ref('int_posts_authored') }}
+    where is_customer_post
+
+),
+
+threads as (
+
+    select * from {{ ref('int_posts_threaded') }}
+
+),
+
+case_posts as (
+
+    select
+        cases.case_id,
+        posts.platform,
+        posts.post_id,
+        posts.created_at,
+        posts.post_id = cases.opening_post_id as is_opening_post
+
+    from cases
+    inner join threads
+        on cases.platform = threads.platform
+        and cases.conversation_root_post_id = threads.conversation_root_post_id
+    inner join posts
+        on threads.platform = posts.platform
+        and threads.post_id = posts.post_id
+        and cases.customer_handle = posts.author_handle
+    where posts.created_at >= cases.opened_at
+
+)
+
+select * from case_posts

@@ -1,0 +1,112 @@
+-- Mentions: (customer post, brand) pairs. A post addresses a brand when it
+-- @-mentions one of the brand's accounts or replies to a brand post; otherwise
+-- it is an unaddressed mention when a watch term matches as a word and no
+-- exclusion does (see DECISIONLOG: exclusions apply to watch-term matches only).
+-- depends_on: {{ ref('stg_config__brands') }}
+-- depends_on: {{ ref('stg_config__brand_terms') }}
+with
+
+posts as (
+
+    select * from {{ ref('int_posts_authored') }}
+    where is_customer_post
+
+),
+
+accounts as (
+
+    select * from {{ ref('stg_config__brand_accounts') }}
+
+),
+
+handles as (
+
+    select
+        posts.platform,
+        posts.post_id,
+        mentioned.handle
+
+    from posts,
+        {{ unnest_list('posts.mentioned_handles') }} as mentioned(handle)
+
+),
+
+addressed_by_mention as (
+
+    select distinct
+        handles.platform,
+        handles.post_id,
+        accounts.brand_key
+
+    from handles
+    inner join accounts
+        on handles.handle = accounts.account_handle
+
+),
+
+addressed_by_reply as (
+
+    select
+        platform,
+        post_id,
+        parent_author_brand_key as brand_key
+
+    from posts
+    where parent_author_brand_key is not null
+
+),
+
+matched_by_term as (
+
+    {%- set brands = brand_term_patterns() %}
+    {%- set branches = [] %}
+    {%- for brand in brands if brand.watch %}
+    {%- do branches.append(brand) %}
+    {%- endfor %}
+    {%- for brand in branches %}
+    select
+        platform,
+        post_id,
+        '{{ brand.brand_key }}' as brand_key
+
+    from posts
+    where {{ regex_matches_ci('post_text', sql_string(brand.watch)) }}
+        {%- if brand.exclusion %}
+        and not {{ regex_matches_ci('post_text', sql_string(brand.exclusion)) }}
+        {%- endif %}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+    {%- if not branches %}
+    select
+        cast(null as varchar) as platform,
+        cast(null as varchar) as post_id,
+        cast(null as varchar) as brand_key
+    where false
+    {%- endif %}
+
+),
+
+all_matches as (
+
+    select platform, post_id, brand_key, true as is_addressed from addressed_by_mention
+    union all
+    select platform, post_id, brand_key, true as is_addressed from addressed_by_reply
+    union all
+    select platform, post_id, brand_key, false as is_addressed from matched_by_term
+
+),
+
+mentions as (
+
+    select
+        platform,
+        post_id,
+        brand_key,
+        case when bool_or(is_addressed) then 'addressed' else 'unaddressed' end as origin
+
+    from all_matches
+    group by platform, post_id, brand_key
+
+)
+
+select * from mentions

@@ -1,0 +1,25 @@
+-- One row per follow-up event after the first response.
+with
+
+follow_ups as (
+
+    select * from {{ ref('int_follow_ups_detected') }}
+
+),
+
+final as (
+
+    select
+        follow_up_id,
+        case_id,
+        platform,
+        post_id,
+        event_type,
+        occurred_at,
+        minutes_since_open
+
+    from follow_ups
+
+)
+
+select * from final

@@ -1,0 +1,64 @@
+-- One row per support reply that answers a case, with its agent and tone.
+with
+
+responses as (
+
+    select * from {{ ref('int_responses_matched') }}
+
+),
+
+cases as (
+
+    select * from {{ ref('int_cases_responded') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('int_business_calendar') }}
+
+),
+
+signals as (
+
+    select * from {{ ref('int_posts_classified') }}
+
+),
+
+final as (
+
+    select
+        responses.post_id,
+        responses.case_id,
+        responses.platform,
+        responses.brand_key as brand,
+        responses.account,
+        responses.responded_at,
+        cast({{ to_local_timestamp('responses.responded_at', 'cases.timezone') }} as date) as responded_day,
+        responses.is_first_response,
+        {{ us_to_minutes(microseconds_between('responses.opened_at', 'responses.responded_at')) }}
+            as minutes_since_open,
+        {{ us_to_minutes(
+            business_clock_us('responses.responded_at', 'response_day')
+            ~ ' - ' ~ business_clock_us('cases.opened_at', 'open_day')
+        ) }} as business_minutes_since_open,
+        signals.agent,
+        signals.address_form,
+        signals.asks_private_channel
+
+    from responses
+    inner join cases
+        on responses.case_id = cases.case_id
+    inner join calendar as open_day
+        on cases.brand_key = open_day.brand_key
+        and {{ calendar_day_of('cases.opened_at', 'cases.timezone', 'open_day') }}
+    inner join calendar as response_day
+        on cases.brand_key = response_day.brand_key
+        and {{ calendar_day_of('responses.responded_at', 'cases.timezone', 'response_day') }}
+    inner join signals
+        on responses.platform = signals.platform
+        and responses.post_id = signals.post_id
+
+)
+
+select * from final

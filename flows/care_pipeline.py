@@ -1,0 +1,106 @@
+"""care_pipeline: collect/load -> dbt build -> checks -> publish.
+
+A thin flow: each step is a task calling carewatch.pipeline; retries only on
+I/O (loading, publishing), never on checks (a failed check is a result).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from carewatch import pipeline
+from carewatch.config import load_config
+from carewatch.pipeline import QualityGateFailed, Warehouse
+
+
+@task(name="sync-config")
+def sync_config_task(config_path: str | None, warehouse: Warehouse) -> None:
+    pipeline.sync_config(load_config(config_path), warehouse)
+
+
+@task(name="load-demo", retries=2, retry_delay_seconds=[2, 10])
+def load_demo_task(
+    config_path: str | None, warehouse: Warehouse, seed: int, start: date, days: int, size: int
+) -> str:
+    summary, out_dir = pipeline.load_demo(
+        load_config(config_path), warehouse, seed=seed, start=start, days=days, size=size
+    )
+    get_run_logger().info("%s (demo files and ground truth in %s)", summary, out_dir)
+    return str(summary)
+
+
+@task(name="load-jsonl", retries=2, retry_delay_seconds=[2, 10])
+def load_jsonl_task(path: str, warehouse: Warehouse) -> str:
+    summary = pipeline.load_jsonl(Path(path), warehouse)
+    get_run_logger().info("%s", summary)
+    return str(summary)
+
+
+@task(name="dbt-build")
+def build_task(warehouse: Warehouse, as_of) -> None:
+    pipeline.build_models(warehouse, as_of)
+
+
+@task(name="quality-checks")
+def checks_task(warehouse: Warehouse, run_id: str) -> int:
+    report = pipeline.check_models(warehouse, run_id)
+    if not report.passed:
+        create_markdown_artifact(
+            key="care-pipeline-failed-checks",
+            markdown="# Failed checks\n\n" + "\n".join(f"- {f.describe()}" for f in report.failures),
+            description=f"Checks that stopped run {run_id} from publishing",
+        )
+        raise QualityGateFailed(report)
+    return len(report.results)
+
+
+@task(name="publish", retries=2, retry_delay_seconds=[1, 5])
+def publish_task(warehouse: Warehouse, run_id: str, as_of) -> str:
+    return str(pipeline.publish(warehouse, run_id, as_of))
+
+
+@flow(name="care_pipeline", log_prints=True)
+def care_pipeline(
+    warehouse_dir: str = "warehouse",
+    config_path: str | None = None,
+    source: str = "none",
+    input_path: str | None = None,
+    as_of: str | None = None,
+    demo_seed: int = 42,
+    demo_start: date = date(2026, 3, 2),
+    demo_days: int = 184,
+    demo_size: int = 40_000,
+) -> dict:
+    """Build, check and publish; `source` is demo, jsonl (with input_path) or none."""
+    warehouse = Warehouse(Path(warehouse_dir))
+    run_id = pipeline.new_run_id()
+    as_of_at = (
+        pipeline.demo_as_of(demo_start, demo_days)
+        if source == "demo" and not as_of
+        else pipeline.parse_as_of(as_of)
+    )
+    sync_config_task(config_path, warehouse)
+    loaded = "nothing new loaded"
+    if source == "demo":
+        loaded = load_demo_task(config_path, warehouse, demo_seed, demo_start, demo_days, demo_size)
+    elif source == "jsonl":
+        if not input_path:
+            raise ValueError("source=jsonl needs input_path")
+        loaded = load_jsonl_task(input_path, warehouse)
+    build_task(warehouse, as_of_at)
+    checks = checks_task(warehouse, run_id)
+    reporting = publish_task(warehouse, run_id, as_of_at)
+    summary = pipeline.sla_summary(warehouse)
+    create_markdown_artifact(
+        key="care-pipeline-sla",
+        markdown=f"# SLA summary (as of {as_of_at:%Y-%m-%d %H:%M} UTC)\n\n"
+        f"{pipeline.format_summary(summary)}\n\nRun `{run_id}`: {loaded}; "
+        f"{checks} checks passed; published to `{reporting}`.",
+        description="carewatch SLA summary per brand",
+    )
+    return {"run_id": run_id, "as_of": as_of_at.isoformat(), "reporting": reporting,
+            "loaded": loaded, "checks": checks, "summary": summary}
