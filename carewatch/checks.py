@@ -77,7 +77,9 @@ def _suites() -> dict[str, list[Any]]:
             ),
             e.ExpectColumnValuesToBeBetween(column="first_response_minutes", min_value=0),
             e.ExpectColumnValuesToBeBetween(column="first_response_business_minutes", min_value=0),
-            e.ExpectColumnValuesToBeInSet(column="sla_status", value_set=["met", "breached", "pending"]),
+            e.ExpectColumnValuesToBeInSet(
+                column="sla_status", value_set=["met", "breached", "pending"]
+            ),
             e.ExpectColumnValuesToBeInSet(column="sla_status_consistent", value_set=[True]),
             e.ExpectColumnValuesToBeInSet(column="origin", value_set=["addressed", "unaddressed"]),
             e.ExpectColumnValuesToBeInSet(
@@ -160,7 +162,6 @@ def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckReport:
     """Validate every reporting model; record and return the results."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -189,8 +190,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckReport:
                 str(item.get(ROW_KEYS[table]) if isinstance(item, dict) else item)
                 for item in (detail.get("unexpected_index_list") or [])[:20]
             ]
+            total = detail.get("element_count", len(frame))
             observed = (
-                f"{detail.get('unexpected_count', 0)} unexpected of {detail.get('element_count', len(frame))}"
+                f"{detail.get('unexpected_count', 0)} unexpected of {total}"
                 if "unexpected_count" in detail
                 else json.dumps(detail.get("observed_value"), default=str)
             )

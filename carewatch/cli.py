@@ -40,8 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         "load it, build the models, check them, publish the reporting database and print "
         "the SLA summary. Deterministic for a seed.",
     )
-    demo.add_argument("--size", type=int, default=40_000, help="about how many posts (default 40000)")
-    demo.add_argument("--days", type=int, default=184, help="length of the period in days (default 184)")
+    demo.add_argument(
+        "--size", type=int, default=40_000, help="about how many posts (default 40000)"
+    )
+    demo.add_argument(
+        "--days", type=int, default=184, help="length of the period in days (default 184)"
+    )
     demo.add_argument(
         "--start",
         type=date.fromisoformat,
@@ -132,7 +136,9 @@ def _demo(args: argparse.Namespace) -> int:
         demo_size=args.size,
     )
     if code == 0:
-        print(f"Demo data:  {args.warehouse / 'demo' / 'posts.jsonl'} (ground truth in demo/truth/)")
+        print(
+            f"Demo data:  {args.warehouse / 'demo' / 'posts.jsonl'} (ground truth in demo/truth/)"
+        )
     return code
 
 

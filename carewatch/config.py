@@ -147,7 +147,9 @@ def parse_config(raw: Any, path: Path) -> CarewatchConfig:
         for account in accounts:
             other = seen_handles.get(account.handle.lower())
             if other:
-                raise fail(f"{prefix}.accounts", f"handle {account.handle!r} already belongs to {other}")
+                raise fail(
+                    f"{prefix}.accounts", f"handle {account.handle!r} already belongs to {other}"
+                )
             seen_handles[account.handle.lower()] = key
         watch_terms = _parse_terms(item.get("watch_terms", []), f"{prefix}.watch_terms", fail)
         exclusions = _parse_terms(item.get("exclusions", []), f"{prefix}.exclusions", fail)

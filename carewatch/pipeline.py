@@ -132,7 +132,9 @@ def sla_summary(warehouse: Warehouse) -> list[dict[str, Any]]:
 def table_counts(path: Path) -> dict[str, int]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        names = [r[0] for r in con.sql("select table_name from information_schema.tables").fetchall()]
+        names = [
+            r[0] for r in con.sql("select table_name from information_schema.tables").fetchall()
+        ]
         return {n: con.sql(f'select count(*) from "{n}"').fetchone()[0] for n in sorted(names)}
     finally:
         con.close()

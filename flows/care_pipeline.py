@@ -51,7 +51,8 @@ def checks_task(warehouse: Warehouse, run_id: str) -> int:
     if not report.passed:
         create_markdown_artifact(
             key="care-pipeline-failed-checks",
-            markdown="# Failed checks\n\n" + "\n".join(f"- {f.describe()}" for f in report.failures),
+            markdown="# Failed checks\n\n"
+            + "\n".join(f"- {f.describe()}" for f in report.failures),
             description=f"Checks that stopped run {run_id} from publishing",
         )
         raise QualityGateFailed(report)
@@ -102,5 +103,11 @@ def care_pipeline(
         f"{checks} checks passed; published to `{reporting}`.",
         description="carewatch SLA summary per brand",
     )
-    return {"run_id": run_id, "as_of": as_of_at.isoformat(), "reporting": reporting,
-            "loaded": loaded, "checks": checks, "summary": summary}
+    return {
+        "run_id": run_id,
+        "as_of": as_of_at.isoformat(),
+        "reporting": reporting,
+        "loaded": loaded,
+        "checks": checks,
+        "summary": summary,
+    }

@@ -1,0 +1,85 @@
+"""Write-audit-publish: failing checks never reach the reporting database."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pytest
+
+from carewatch import pipeline
+from carewatch.pipeline import QualityGateFailed
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _gate(warehouse, run_id: str, as_of) -> None:
+    """What care_pipeline does after dbt: check, and publish only on success."""
+    report = pipeline.check_models(warehouse, run_id)
+    if not report.passed:
+        raise QualityGateFailed(report)
+    pipeline.publish(warehouse, run_id, as_of)
+
+
+def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(scratch_warehouse):
+    before = _digest(scratch_warehouse.reporting_path)
+    with scratch_warehouse.connect() as con:
+        case_id = con.sql(
+            "select case_id from marts.fct_complaints where first_response_at is not null limit 1"
+        ).fetchone()[0]
+        con.execute(
+            "update marts.fct_complaints set first_response_at = opened_at - interval 1 hour "
+            "where case_id = ?",
+            [case_id],
+        )
+    with pytest.raises(QualityGateFailed) as failure:
+        _gate(scratch_warehouse, "broken-run", pipeline.parse_as_of("2026-05-11T00:00:00Z"))
+    message = str(failure.value)
+    assert "expect_column_pair_values_a_to_be_greater_than_b" in message
+    assert case_id in message
+    assert _digest(scratch_warehouse.reporting_path) == before
+    with scratch_warehouse.connect() as con:
+        recorded = con.sql(
+            "select passed, failing_row_sample from audit.check_results "
+            "where run_id = 'broken-run' and not passed"
+        ).fetchall()
+    assert recorded and case_id in recorded[0][1]
+
+
+def test_an_inconsistent_sla_status_is_caught(scratch_warehouse):
+    with scratch_warehouse.connect() as con:
+        con.execute(
+            "update marts.fct_complaints set sla_status = 'met' "
+            "where case_id = (select min(case_id) from marts.fct_complaints "
+            "where sla_status = 'breached')"
+        )
+    report = pipeline.check_models(scratch_warehouse, "status-run")
+    assert [f.column for f in report.failures] == ["sla_status_consistent"]
+
+
+def test_rates_outside_zero_to_one_are_caught(scratch_warehouse):
+    with scratch_warehouse.connect() as con:
+        con.execute("update marts.sla_daily set response_rate = 1.5 where cases > 0")
+    report = pipeline.check_models(scratch_warehouse, "rate-run")
+    assert any(f.column == "response_rate" for f in report.failures)
+
+
+def test_publish_replaces_the_file_atomically_and_leaves_no_temporary(scratch_warehouse):
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    reader = duckdb.connect(str(scratch_warehouse.reporting_path), read_only=True)
+    try:
+        old_run = reader.sql("select run_id from publish_info").fetchone()[0]
+        pipeline.publish(scratch_warehouse, "second-run", as_of)
+        # an open reader keeps its consistent snapshot of the old file
+        assert reader.sql("select run_id from publish_info").fetchone()[0] == old_run
+    finally:
+        reader.close()
+    fresh = duckdb.connect(str(scratch_warehouse.reporting_path), read_only=True)
+    try:
+        assert fresh.sql("select run_id from publish_info").fetchone()[0] == "second-run"
+    finally:
+        fresh.close()
+    leftovers = [p.name for p in scratch_warehouse.directory.iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
