@@ -237,3 +237,39 @@ def record_results(con: duckdb.DuckDBPyConnection, report: CheckReport) -> None:
             for r in report.results
         ],
     )
+
+
+def last_results(warehouse_path) -> tuple[str | None, list[CheckResult]]:
+    """The most recent check run's results from audit.check_results."""
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        exists = con.sql(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'audit' and table_name = 'check_results'"
+        ).fetchone()[0]
+        if not exists:
+            return None, []
+        latest = con.sql(
+            "select run_id from audit.check_results order by checked_at desc limit 1"
+        ).fetchone()
+        if latest is None:
+            return None, []
+        rows = con.sql(
+            """select table_name, expectation, column_name, passed, observed_value,
+                      failing_row_sample
+               from audit.check_results where run_id = ? order by table_name""",
+            params=[latest[0]],
+        ).fetchall()
+    finally:
+        con.close()
+    return latest[0], [
+        CheckResult(
+            table=r[0],
+            expectation=r[1],
+            column=r[2],
+            passed=r[3],
+            observed=r[4],
+            failing_sample=json.loads(r[5] or "[]"),
+        )
+        for r in rows
+    ]

@@ -79,7 +79,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--format", required=True, choices=["jsonl"], help="file format")
     imp.add_argument("path", type=Path, help="file to import")
+    _add_reader_commands(sub)
     return parser
+
+
+def _add_reader_commands(sub) -> None:
+    """Commands for the readers' side: report, checks, docs."""
+    report = sub.add_parser(
+        "report",
+        help="write the SLA report (one self-contained HTML page with plots)",
+        description="Render site/sla-report.html from the published reporting database.",
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("site/sla-report.html"), help="output HTML file"
+    )
+    sub.add_parser(
+        "checks",
+        help="print the results of the last quality-check run",
+        description="Print every expectation of the last check run from audit.check_results, "
+        "failing ones first, with a sample of the failing rows.",
+    )
+    docs = sub.add_parser(
+        "docs",
+        help="build the dbt docs site into site/docs/",
+        description="Generate the dbt docs (models, columns, metric definitions, exposures) "
+        "as one static page, site/docs/index.html.",
+    )
+    docs.add_argument("--site", type=Path, default=Path("site"), help="site folder")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,7 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"carewatch: configuration error: {exc}", file=sys.stderr)
         return 2
-    handlers = {"demo": _demo, "run": _run, "import": _import}
+    handlers = {
+        "demo": _demo,
+        "run": _run,
+        "import": _import,
+        "report": _report,
+        "checks": _checks,
+        "docs": _docs,
+    }
     return handlers[args.command](args)
 
 
@@ -156,6 +189,58 @@ def _import(args: argparse.Namespace) -> int:
         return 2
     summary = load_jsonl(args.path, Warehouse(args.warehouse))
     print(summary)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from carewatch.config import load_config
+    from carewatch.pipeline import Warehouse
+    from carewatch.report import write_report
+
+    reporting = Warehouse(args.warehouse).reporting_path
+    if not reporting.is_file():
+        print(
+            f"carewatch: {reporting} does not exist yet: run `carewatch demo` or "
+            "`carewatch run` first",
+            file=sys.stderr,
+        )
+        return 2
+    out = write_report(reporting, args.out, own_brand=load_config(args.config).own_brand.key)
+    print(f"SLA report: {out}")
+    return 0
+
+
+def _checks(args: argparse.Namespace) -> int:
+    from carewatch.checks import last_results
+    from carewatch.pipeline import Warehouse
+
+    warehouse = Warehouse(args.warehouse)
+    if not warehouse.path.is_file():
+        print(f"carewatch: {warehouse.path} does not exist yet", file=sys.stderr)
+        return 2
+    run_id, results = last_results(warehouse.path)
+    if run_id is None:
+        print("carewatch: no check has run yet")
+        return 2
+    failed = [r for r in results if not r.passed]
+    print(f"Check run {run_id}: {len(results) - len(failed)} passed, {len(failed)} failed")
+    for result in sorted(results, key=lambda r: r.passed):
+        print(f"  {result.describe()}")
+    return 1 if failed else 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from carewatch.docs_site import build_docs
+    from carewatch.pipeline import Warehouse
+
+    warehouse = Warehouse(args.warehouse)
+    if not warehouse.path.is_file():
+        print(
+            f"carewatch: {warehouse.path} does not exist yet: run `carewatch demo` first",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"dbt docs: {build_docs(warehouse.path, args.site)}")
     return 0
 
 

@@ -54,6 +54,8 @@ final as (
         -- what was raised
         cases.opened_at,
         cast(cases.opened_at_local as date) as opened_day,
+        {{ iso_weekday('cases.opened_at_local') }} as opened_local_weekday,
+        cast(extract(hour from cases.opened_at_local) as integer) as opened_local_hour,
         cases.origin,
         opening_signals.case_kind,
         opening_signals.is_complaint,
