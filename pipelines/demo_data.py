@@ -678,7 +678,8 @@ class _Generator:
         parent: dict | None = None,
     ) -> dict:
         parent = parent or (case["_customer_posts"][-1] if case["_customer_posts"] else opening)
-        moment = max(moment, post_time(parent) + timedelta(seconds=30))
+        # posts carry whole seconds; the truth must use exactly the posted time
+        moment = max(moment.replace(microsecond=0), post_time(parent) + timedelta(seconds=30))
         handle = brand.support_handles[0]
         text = agent.sign(f"@{parent['author_handle']} {body}")
         post = self._post(
@@ -706,7 +707,7 @@ class _Generator:
     def _customer_reply(
         self, case: dict, moment: datetime, text: str, language: str, parent: dict
     ) -> dict:
-        moment = max(moment, post_time(parent) + timedelta(seconds=30))
+        moment = max(moment.replace(microsecond=0), post_time(parent) + timedelta(seconds=30))
         handle = self.brands[case["brand"]].support_handles[0]
         post = self._post(
             case["customer_handle"], moment, f"@{handle} {text}", language, parent, [handle.lower()]

@@ -13,7 +13,8 @@ RUN_METADATA = {("audit", "check_results"), ("main", "publish_info")}
 
 def _snapshot(path) -> dict[str, tuple[int, int]]:
     """(row count, order-independent content hash) of every table, dlt bookkeeping excluded."""
-    con = duckdb.connect(str(path), read_only=True)
+    # not read_only: dbt-duckdb keeps this file open in this process (same configuration only)
+    con = duckdb.connect(str(path))
     try:
         tables = con.sql(
             "select table_schema, table_name from information_schema.tables "
