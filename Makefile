@@ -12,12 +12,20 @@ export RUNTIME__DLTHUB_TELEMETRY := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 export UV_COMPILE_BYTECODE := 1
+DOCS_PORT ?= 8080
+PREFECT_PORT ?= 4200
 
-.PHONY: setup demo test lint clean help
+.PHONY: setup demo test lint clean help docs docs-serve report serve stop eval
 
 help:
 	@echo "make demo   - set up, generate the demo scenario, run the whole pipeline"
 	@echo "make test   - set up and run the test suite"
+	@echo "make docs   - build the dbt docs site and the data-quality page into site/"
+	@echo "make docs-serve - serve site/ on http://localhost:8080"
+	@echo "make report - write site/sla-report.html"
+	@echo "make serve  - local Prefect server (UI http://localhost:4200), worker, scheduled deployments"
+	@echo "make stop   - stop what make serve started"
+	@echo "make eval   - classifier: complaint macro-F1 on ../shared/data, own-set accuracy, throughput"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove the warehouse, site and caches"
 
@@ -36,9 +44,33 @@ demo: setup
 test: setup
 	.venv/bin/python -m pytest
 
+# docs and report read the warehouse that `make demo` (or `carewatch run`) built
+warehouse/reporting.duckdb:
+	$(MAKE) demo
+
+docs: setup warehouse/reporting.duckdb
+	.venv/bin/carewatch docs --site site
+
+docs-serve: docs
+	@echo "serving site/ on http://localhost:$(DOCS_PORT) (Ctrl-C to stop)"
+	.venv/bin/python -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory site
+
+report: setup warehouse/reporting.duckdb
+	.venv/bin/carewatch report --out site/sla-report.html
+
+serve: setup
+	.venv/bin/python -m carewatch.serve start --port $(PREFECT_PORT)
+
+stop:
+	.venv/bin/python -m carewatch.serve stop
+
+eval: setup
+	.venv/bin/python eval/run_eval.py
+
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
 clean:
+	-.venv/bin/python -m carewatch.serve stop
 	rm -rf warehouse site .prefect dbt/target dbt/logs .pytest_cache

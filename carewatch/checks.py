@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+
+from carewatch.check_results import CheckReport, CheckResult, record_results
+from carewatch.config import QualitySettings
+from carewatch.data_checks import data_level_checks
 
 log = logging.getLogger(__name__)
 
@@ -127,39 +130,14 @@ def _suites() -> dict[str, list[Any]]:
     }
 
 
-@dataclass
-class CheckResult:
-    table: str
-    expectation: str
-    column: str | None
-    passed: bool
-    observed: str
-    failing_sample: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
-        text = f"{self.expectation} on {where}: {'passed' if self.passed else 'FAILED'}"
-        if not self.passed:
-            text += f" ({self.observed}; failing rows: {', '.join(self.failing_sample[:5])})"
-        return text
-
-
-@dataclass
-class CheckReport:
-    run_id: str
-    results: list[CheckResult]
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if not r.passed]
-
-
-def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckReport:
-    """Validate every reporting model; record and return the results."""
+def run_checks(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    as_of: datetime | None = None,
+    settings: QualitySettings | None = None,
+) -> CheckReport:
+    """Validate every reporting model, then the data-level checks; record and return all."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -206,70 +184,9 @@ def run_checks(con: duckdb.DuckDBPyConnection, run_id: str) -> CheckReport:
                     failing_sample=sample,
                 )
             )
+    results.extend(
+        data_level_checks(con, as_of or datetime.now(tz=UTC), settings or QualitySettings())
+    )
     report = CheckReport(run_id=run_id, results=results)
     record_results(con, report)
     return report
-
-
-def record_results(con: duckdb.DuckDBPyConnection, report: CheckReport) -> None:
-    con.execute("create schema if not exists audit")
-    con.execute(
-        """create table if not exists audit.check_results (
-            run_id varchar, checked_at timestamp with time zone, table_name varchar,
-            expectation varchar, column_name varchar, passed boolean,
-            observed_value varchar, failing_row_sample varchar)"""
-    )
-    now = datetime.now(tz=UTC)
-    con.execute("delete from audit.check_results where run_id = ?", [report.run_id])
-    con.executemany(
-        "insert into audit.check_results values (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                report.run_id,
-                now,
-                r.table,
-                r.expectation,
-                r.column,
-                r.passed,
-                r.observed,
-                json.dumps(r.failing_sample),
-            )
-            for r in report.results
-        ],
-    )
-
-
-def last_results(warehouse_path) -> tuple[str | None, list[CheckResult]]:
-    """The most recent check run's results from audit.check_results."""
-    con = duckdb.connect(str(warehouse_path), read_only=True)
-    try:
-        exists = con.sql(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'audit' and table_name = 'check_results'"
-        ).fetchone()[0]
-        if not exists:
-            return None, []
-        latest = con.sql(
-            "select run_id from audit.check_results order by checked_at desc limit 1"
-        ).fetchone()
-        if latest is None:
-            return None, []
-        rows = con.sql(
-            """select table_name, expectation, column_name, passed, observed_value,
-                      failing_row_sample
-               from audit.check_results where run_id = ? order by table_name""",
-            params=[latest[0]],
-        ).fetchall()
-    finally:
-        con.close()
-    return latest[0], [
-        CheckResult(
-            table=r[0],
-            expectation=r[1],
-            column=r[2],
-            passed=r[3],
-            observed=r[4],
-            failing_sample=json.loads(r[5] or "[]"),
-        )
-        for r in rows
-    ]

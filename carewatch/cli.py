@@ -71,20 +71,58 @@ def _parser() -> argparse.ArgumentParser:
         help="'now' for pending SLA status and backlog ages, ISO 8601 (default: the clock)",
     )
 
+    from carewatch.collect import FORMAT_HELP
+
     imp = sub.add_parser(
         "import",
         help="load an export file into the warehouse",
-        description="Load posts from a file. Bad records go to raw.quarantine with a reason; "
-        "re-importing the same file adds nothing.",
+        description="Load posts from a file, streaming (a progress bar shows for big files "
+        "on a terminal). Bad records go to raw.quarantine with source, raw payload and "
+        "reason; the rest loads and the command exits 0 with a summary. Re-importing the "
+        "same file adds nothing. Formats: "
+        + "; ".join(f"{name} = {text}" for name, text in FORMAT_HELP.items())
+        + ". See docs/collectors.md.",
     )
-    imp.add_argument("--format", required=True, choices=["jsonl"], help="file format")
+    imp.add_argument(
+        "--format", required=True, choices=list(FORMAT_HELP), help="file format (see above)"
+    )
     imp.add_argument("path", type=Path, help="file to import")
+    imp.add_argument("--no-progress", action="store_true", help="never show the progress bar")
+
+    collect = sub.add_parser(
+        "collect",
+        help="collect new posts from the platform APIs (incremental)",
+        description="Collect posts mentioning the configured brands from the APIs enabled "
+        "in carewatch.yml (`collection:`), or from one source. Incremental: each query "
+        "resumes after the last page that loaded. Rate limits (429), server errors and "
+        "timeouts are retried with backoff; bad records go to raw.quarantine. Secrets come "
+        "from the environment or .dlt/secrets.toml (see .dlt/example.secrets.toml).",
+    )
+    collect.add_argument(
+        "--source",
+        choices=["x", "mastodon", "bluesky"],
+        default=None,
+        help="collect from this source only (default: every enabled source)",
+    )
     _add_reader_commands(sub)
     return parser
 
 
 def _add_reader_commands(sub) -> None:
-    """Commands for the readers' side: report, checks, docs."""
+    """Commands for the readers' side: report, checks, docs, classify."""
+    classify = sub.add_parser(
+        "classify",
+        help="apply the models' text classifier to any CSV",
+        description="Add case_kind, is_complaint, language, topic (and the follow-up and tone "
+        "signals) to every row of a CSV, with exactly the classifier the dbt models use "
+        "(the post_lexicon and post_topics seeds).",
+    )
+    classify.add_argument("csv", type=Path, help="input CSV file")
+    classify.add_argument("--text-column", required=True, help="column holding the post text")
+    classify.add_argument("--out", type=Path, required=True, help="output CSV file")
+    classify.add_argument(
+        "--language-column", default=None, help="optional column with a known language"
+    )
     report = sub.add_parser(
         "report",
         help="write the SLA report (one self-contained HTML page with plots)",
@@ -122,9 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         "demo": _demo,
         "run": _run,
         "import": _import,
+        "collect": _collect,
         "report": _report,
         "checks": _checks,
         "docs": _docs,
+        "classify": _classify,
     }
     return handlers[args.command](args)
 
@@ -177,18 +217,98 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if not args.skip_collect:
-        print("carewatch: no collector is configured yet; building on what is loaded.")
+        _collect_enabled(args)
     return _run_flow(args, source="none", as_of=args.as_of)
 
 
+def _collect_enabled(args: argparse.Namespace, only: str | None = None) -> int:
+    """Collect from the enabled sources (or `only`); print one summary line each.
+    Returns 0, or 2 when a collector could not start (for example a missing secret)."""
+    from carewatch.collect import CollectError, collect, collect_enabled
+    from carewatch.config import load_config
+
+    config = load_config(args.config)
+    if only is None and not config.collection.enabled:
+        then = "building on what is loaded" if args.command == "run" else "nothing to collect"
+        print(
+            "carewatch: no collector is enabled (collection.<source>.enabled in "
+            f"{config.path}); {then}."
+        )
+        return 0
+    from carewatch.locking import warehouse_lock
+
+    with warehouse_lock(args.warehouse):
+        results = (
+            [_try_collect(collect, only, config, args.warehouse)]
+            if only
+            else list(collect_enabled(config, args.warehouse))
+        )
+    code = 0
+    for result in results:
+        if isinstance(result, CollectError):
+            print(f"carewatch: {result}", file=sys.stderr)
+            code = 2
+            continue
+        print(result)
+        for fault in result.faults[:10]:
+            print(f"  fault: {fault}")
+        if len(result.faults) > 10:
+            print(f"  ... and {len(result.faults) - 10} more faults (see the log)")
+        for query, outcome in result.queries.items():
+            if outcome != "complete":
+                print(f"  {query}: {outcome}")
+    return code
+
+
+def _try_collect(collect, source, config, warehouse):
+    from carewatch.collect import CollectError
+
+    try:
+        return collect(source, config, warehouse)
+    except CollectError as exc:
+        return exc
+
+
+def _collect(args: argparse.Namespace) -> int:
+    return _collect_enabled(args, only=args.source)
+
+
 def _import(args: argparse.Namespace) -> int:
-    from carewatch.pipeline import Warehouse, load_jsonl
+    from carewatch.collect import ImportFormatError, import_file
 
     if not args.path.is_file():
         print(f"carewatch: {args.path}: no such file", file=sys.stderr)
         return 2
-    summary = load_jsonl(args.path, Warehouse(args.warehouse))
+    from carewatch.locking import warehouse_lock
+
+    try:
+        with warehouse_lock(args.warehouse):
+            summary = import_file(
+                args.format, args.path, args.warehouse, progress=False if args.no_progress else None
+            )
+    except ImportFormatError as exc:
+        print(f"carewatch: {exc}", file=sys.stderr)
+        return 2
     print(summary)
+    if summary.quarantined:
+        print(
+            f"  {summary.quarantined} record(s) in raw.quarantine of "
+            f"{args.warehouse / 'carewatch.duckdb'} (source {summary.source!r})"
+        )
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from carewatch.classify import classify_csv
+
+    try:
+        rows = classify_csv(
+            args.csv, args.text_column, args.out, language_column=args.language_column
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"carewatch: {exc}", file=sys.stderr)
+        return 2
+    print(f"classified {rows} rows -> {args.out}")
     return 0
 
 
@@ -211,7 +331,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _checks(args: argparse.Namespace) -> int:
-    from carewatch.checks import last_results
+    from carewatch.check_results import last_results
     from carewatch.pipeline import Warehouse
 
     warehouse = Warehouse(args.warehouse)

@@ -3,13 +3,22 @@
 `carewatch.yml` stays the single source of truth: these tables are rebuilt
 from it before every dbt build, in one transaction, so the models never see a
 half-written configuration.
+
+Imports can reveal support accounts the file does not name (TWCS `inbound=False`
+authors, IBM agents); they wait in `raw.discovered_accounts`. Each one the
+configuration does not list becomes a brand of its own here, with the
+configuration's `defaults` (time zone, service hours, holidays, SLA) and no
+watch terms. A handle listed in carewatch.yml always keeps its configured brand.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import duckdb
 
-from carewatch.config import CarewatchConfig
+from carewatch.config import Account, Brand, CarewatchConfig
 
 CONFIG_SCHEMA = "carewatch_config"
 # Public holidays are expanded for this span of years; posts outside it are
@@ -24,7 +33,49 @@ def term_pattern(term: str) -> str:
     return r"\s+".join(escaped.split())
 
 
+DISCOVERED_ACCOUNTS = ("raw", "discovered_accounts")
+
+
+def discovered_brands(config: CarewatchConfig, con: duckdb.DuckDBPyConnection) -> list[Brand]:
+    """A brand per discovered support account that the configuration does not know."""
+    schema, table = DISCOVERED_ACCOUNTS
+    present = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    if not present:
+        return []
+    rows = con.execute(
+        f"""select lower(handle), min(display_handle)
+            from {schema}.{table}
+            where role = 'support' and coalesce(trim(handle), '') <> ''
+            group by lower(handle) order by lower(handle)"""
+    ).fetchall()
+    known = set(config.account_brand())
+    taken = {b.key for b in config.brands}
+    brands = []
+    for handle, display in rows:
+        if handle in known:
+            continue
+        key = _brand_key(handle, taken)
+        taken.add(key)
+        brands.append(config.defaults.brand(key, display, (Account(display, "support"),)))
+    return brands
+
+
+def _brand_key(handle: str, taken: set[str]) -> str:
+    """A brand key from a handle: lower-case letters, digits and _, unique, <= 32 chars."""
+    base = re.sub(r"[^a-z0-9_]", "_", handle.lower())[:32] or "account"
+    key, number = base, 1
+    while key in taken:
+        number += 1
+        suffix = f"_{number}"
+        key = base[: 32 - len(suffix)] + suffix
+    return key
+
+
 def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection) -> None:
+    all_brands = (*config.brands, *discovered_brands(config, con))
     brands = [
         (
             b.key,
@@ -36,9 +87,9 @@ def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection)
             b.sla_target_minutes,
             b.response_window_days,
         )
-        for b in config.brands
+        for b in all_brands
     ]
-    accounts = [(b.key, a.handle.lower(), a.role) for b in config.brands for a in b.accounts]
+    accounts = [(b.key, a.handle.lower(), a.role) for b in all_brands for a in b.accounts]
     terms = [
         (b.key, term, kind, term_pattern(term))
         for b in config.brands
@@ -47,12 +98,16 @@ def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection)
     ]
     hours = [
         (b.key, w.iso_weekday, w.opens_minute, w.closes_minute)
-        for b in config.brands
+        for b in all_brands
         for w in b.service_hours
     ]
-    holidays = [
-        (b.key, day, name) for b in config.brands for day, name in b.holidays(HOLIDAY_YEARS).items()
-    ]
+    calendars: dict[tuple[str, str | None], dict[date, str]] = {}
+    holidays = []
+    for b in all_brands:
+        region = (b.holiday_country, b.holiday_subdivision)
+        if region not in calendars:
+            calendars[region] = b.holidays(HOLIDAY_YEARS)
+        holidays += [(b.key, day, name) for day, name in calendars[region].items()]
     s = CONFIG_SCHEMA
     con.execute("begin transaction")
     try:

@@ -18,9 +18,10 @@ from typing import Any
 import duckdb
 
 from carewatch.checks import CheckReport, run_checks
-from carewatch.config import CarewatchConfig
+from carewatch.config import CarewatchConfig, QualitySettings
 from carewatch.config_tables import write_config_tables
 from carewatch.publish import REPORTING_FILE, publish_reporting
+from carewatch.quality_page import write_quality_page
 from carewatch.transform import run_dbt
 from pipelines.loader import LoadSummary, load_records
 
@@ -92,13 +93,25 @@ def load_jsonl(path: Path, warehouse: Warehouse) -> LoadSummary:
     return load_records(read_jsonl(path), f"jsonl:{path.name}", warehouse.directory)
 
 
-def build_models(warehouse: Warehouse, as_of: datetime) -> None:
-    run_dbt(["build"], warehouse.path, as_of=as_of)
+def build_models(warehouse: Warehouse, as_of: datetime, *, full_refresh: bool = False) -> None:
+    """dbt build (models, seeds, tests); full_refresh rebuilds incremental models from scratch."""
+    run_dbt(["build", "--full-refresh"] if full_refresh else ["build"], warehouse.path, as_of=as_of)
 
 
-def check_models(warehouse: Warehouse, run_id: str) -> CheckReport:
+def check_models(
+    warehouse: Warehouse,
+    run_id: str,
+    *,
+    as_of: datetime | None = None,
+    settings: QualitySettings | None = None,
+    site_dir: Path | None = None,
+) -> CheckReport:
+    """Run every check, record it, and (with site_dir) refresh site/quality/index.html."""
     with warehouse.connect() as con:
-        return run_checks(con, run_id)
+        report = run_checks(con, run_id, as_of=as_of, settings=settings)
+        if site_dir is not None:
+            write_quality_page(con, site_dir / "quality" / "index.html")
+    return report
 
 
 def publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> Path:

@@ -21,6 +21,7 @@ REPORTING_TABLES = (
     "sla_daily",
     "sla_overall",
     "share_of_voice_daily",
+    "agent_tone_daily",
 )
 REPORTING_FILE = "reporting.duckdb"
 

@@ -54,6 +54,14 @@ def key_numbers(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return frame.to_dict("records")
 
 
+def key_numbers_from(reporting_path: Path) -> list[dict]:
+    con = duckdb.connect(str(reporting_path), read_only=True)
+    try:
+        return key_numbers(con)
+    finally:
+        con.close()
+
+
 def _frt_distribution(con) -> Figure:
     import matplotlib.pyplot as plt
     import numpy as np

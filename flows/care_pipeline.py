@@ -14,6 +14,8 @@ from prefect.artifacts import create_markdown_artifact
 
 from carewatch import pipeline
 from carewatch.config import load_config
+from carewatch.locking import warehouse_lock
+from carewatch.notify import notify_failure
 from carewatch.pipeline import QualityGateFailed, Warehouse
 
 
@@ -41,13 +43,23 @@ def load_jsonl_task(path: str, warehouse: Warehouse) -> str:
 
 
 @task(name="dbt-build")
-def build_task(warehouse: Warehouse, as_of) -> None:
-    pipeline.build_models(warehouse, as_of)
+def build_task(warehouse: Warehouse, as_of, full_refresh: bool) -> None:
+    pipeline.build_models(warehouse, as_of, full_refresh=full_refresh)
 
 
 @task(name="quality-checks")
-def checks_task(warehouse: Warehouse, run_id: str) -> int:
-    report = pipeline.check_models(warehouse, run_id)
+def checks_task(
+    warehouse: Warehouse, run_id: str, as_of, site_dir: str, config_path: str | None
+) -> int:
+    report = pipeline.check_models(
+        warehouse,
+        run_id,
+        as_of=as_of,
+        settings=load_config(config_path).quality,
+        site_dir=Path(site_dir),
+    )
+    for warning in report.warnings:
+        get_run_logger().warning("check warning: %s", warning.describe())
     if not report.passed:
         create_markdown_artifact(
             key="care-pipeline-failed-checks",
@@ -64,7 +76,12 @@ def publish_task(warehouse: Warehouse, run_id: str, as_of) -> str:
     return str(pipeline.publish(warehouse, run_id, as_of))
 
 
-@flow(name="care_pipeline", log_prints=True)
+@flow(
+    name="care-pipeline",
+    log_prints=True,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+)
 def care_pipeline(
     warehouse_dir: str = "warehouse",
     config_path: str | None = None,
@@ -75,6 +92,8 @@ def care_pipeline(
     demo_start: date = date(2026, 3, 2),
     demo_days: int = 184,
     demo_size: int = 40_000,
+    site_dir: str = "site",
+    full_refresh: bool = False,
 ) -> dict:
     """Build, check and publish; `source` is demo, jsonl (with input_path) or none."""
     warehouse = Warehouse(Path(warehouse_dir))
@@ -84,18 +103,21 @@ def care_pipeline(
         if source == "demo" and not as_of
         else pipeline.parse_as_of(as_of)
     )
-    sync_config_task(config_path, warehouse)
-    loaded = "nothing new loaded"
-    if source == "demo":
-        loaded = load_demo_task(config_path, warehouse, demo_seed, demo_start, demo_days, demo_size)
-    elif source == "jsonl":
-        if not input_path:
-            raise ValueError("source=jsonl needs input_path")
-        loaded = load_jsonl_task(input_path, warehouse)
-    build_task(warehouse, as_of_at)
-    checks = checks_task(warehouse, run_id)
-    reporting = publish_task(warehouse, run_id, as_of_at)
-    summary = pipeline.sla_summary(warehouse)
+    with warehouse_lock(warehouse.directory):
+        sync_config_task(config_path, warehouse)
+        loaded = "nothing new loaded"
+        if source == "demo":
+            loaded = load_demo_task(
+                config_path, warehouse, demo_seed, demo_start, demo_days, demo_size
+            )
+        elif source == "jsonl":
+            if not input_path:
+                raise ValueError("source=jsonl needs input_path")
+            loaded = load_jsonl_task(input_path, warehouse)
+        build_task(warehouse, as_of_at, full_refresh)
+        checks = checks_task(warehouse, run_id, as_of_at, site_dir, config_path)
+        reporting = publish_task(warehouse, run_id, as_of_at)
+        summary = pipeline.sla_summary(warehouse)
     create_markdown_artifact(
         key="care-pipeline-sla",
         markdown=f"# SLA summary (as of {as_of_at:%Y-%m-%d %H:%M} UTC)\n\n"

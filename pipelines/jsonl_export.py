@@ -1,8 +1,8 @@
 """Read a file of normalised posts (JSON Lines), streaming.
 
 One JSON object per line in the shape documented in the README ("Normalised
-post format"). A line that is not valid JSON becomes a quarantine record; the
-rest of the file still loads.
+post format"). A line that is not valid JSON (or not UTF-8) becomes a
+quarantine record; the rest of the file still loads.
 """
 
 from __future__ import annotations
@@ -13,19 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.normalised import Rejected
+from pipelines.reading import iter_json_lines
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any] | Rejected]:
+def read_jsonl(path: Path, *, progress: bool | None = None) -> Iterator[dict[str, Any] | Rejected]:
     source = f"jsonl:{path.name}"
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Rejected(
-                    source=source,
-                    raw_payload=line.rstrip("\n"),
-                    reason=f"broken JSON on line {line_number}: {exc.msg}",
-                )
+    for item in iter_json_lines(path, source, progress=progress):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, value = item
+        if isinstance(value, dict):
+            yield value
+        else:
+            yield Rejected(
+                source=source,
+                raw_payload=json.dumps(value, ensure_ascii=False),
+                reason=f"line {number} is a JSON {type(value).__name__}, not an object",
+            )

@@ -2,14 +2,21 @@
 
 Posts merge on (platform, post_id), so loading the same input twice changes
 nothing; rejected records merge into `raw.quarantine` on a hash of source and
-payload for the same reason.
+payload for the same reason. Support accounts an export reveals merge into
+`raw.discovered_accounts` on (platform, handle).
+
+Every path into `raw.posts` (imports, the demo, the API collectors) goes
+through `raw_items`: records are validated in batches, valid ones become one
+Arrow table per batch (no row-by-row dlt normalisation) and rejects become
+quarantine rows, routed to their own table from the same dlt resource so posts,
+quarantine and (for collectors) the incremental cursor commit in one load.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +26,32 @@ import dlt
 import pyarrow as pa
 
 from carewatch.privacy import customer_key_secret, customer_keyer
-from pipelines.normalised import QUARANTINE_SCHEMA, Rejected, posts_to_arrow, split_batches
+from pipelines.normalised import (
+    DISCOVERED_ACCOUNTS_SCHEMA,
+    QUARANTINE_SCHEMA,
+    DiscoveredAccount,
+    Rejected,
+    posts_to_arrow,
+    split_batches,
+)
 
 RAW_DATASET = "raw"
+POSTS_TABLE = "posts"
+QUARANTINE_TABLE = "quarantine"
+DISCOVERED_ACCOUNTS_TABLE = "discovered_accounts"
 log = logging.getLogger(__name__)
+
+# insert-only: a record quarantined (or an account discovered) again keeps its first time.
+QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name=QUARANTINE_TABLE,
+    primary_key="quarantine_id",
+    write_disposition={"disposition": "merge", "strategy": "insert-only"},
+)
+DISCOVERED_ACCOUNTS_HINTS = dlt.mark.make_hints(
+    table_name=DISCOVERED_ACCOUNTS_TABLE,
+    primary_key=("platform", "handle"),
+    write_disposition={"disposition": "merge", "strategy": "insert-only"},
+)
 
 
 @dataclass
@@ -30,9 +59,16 @@ class LoadSummary:
     source: str
     loaded: int = 0
     quarantined: int = 0
+    skipped: int = 0  # records a reader left out on purpose (retweets, boosts)
+    discovered: int = 0  # support accounts found in the input
 
     def __str__(self) -> str:
-        return f"{self.source}: {self.loaded} posts loaded, {self.quarantined} quarantined"
+        text = f"{self.source}: {self.loaded} posts loaded, {self.quarantined} quarantined"
+        if self.skipped:
+            text += f", {self.skipped} skipped (reposts)"
+        if self.discovered:
+            text += f", {self.discovered} support accounts found"
+        return text
 
 
 def warehouse_pipeline(warehouse_dir: Path, name: str = "carewatch_posts") -> dlt.Pipeline:
@@ -48,14 +84,77 @@ def warehouse_pipeline(warehouse_dir: Path, name: str = "carewatch_posts") -> dl
     )
 
 
-@dlt.resource(name="posts", primary_key=("platform", "post_id"), write_disposition="merge")
-def posts_resource(batches: Iterable[pa.Table]) -> Iterator[pa.Table]:
-    yield from batches
+def quarantine_item(rejected: Iterable[Rejected], now: datetime | None = None) -> Any:
+    """Rejected records as one Arrow table routed to `raw.quarantine`."""
+    now = now or datetime.now(tz=UTC)
+    rows = list({row["quarantine_id"]: row for row in (r.as_row(now) for r in rejected)}.values())
+    table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+    return dlt.mark.with_hints(table, QUARANTINE_HINTS, create_table_variant=True)
 
 
-# insert-only: a record quarantined again keeps its first quarantined_at.
+def discovered_accounts_item(
+    accounts: Iterable[DiscoveredAccount], source: str, now: datetime | None = None
+) -> Any:
+    now = now or datetime.now(tz=UTC)
+    rows = {(a.platform, a.handle.lower()): a.as_row(source, now) for a in accounts}
+    table = pa.Table.from_pylist(list(rows.values()), schema=DISCOVERED_ACCOUNTS_SCHEMA)
+    return dlt.mark.with_hints(table, DISCOVERED_ACCOUNTS_HINTS, create_table_variant=True)
+
+
+def raw_items(
+    records: Iterable[Any],
+    source: str,
+    summary: LoadSummary,
+    *,
+    keyer: Callable[[str, str], str] | None = None,
+    batch_size: int = 50_000,
+) -> Iterator[Any]:
+    """Validate records in batches and yield what a dlt `posts` resource loads.
+
+    `records` holds normalised post dicts, `Rejected` (a reader could not parse
+    something) and `DiscoveredAccount` (a reader found a support account). Yields
+    one Arrow table of posts per batch, plus quarantine and discovered-account
+    tables routed to their own tables. Counts go into `summary` as they pass.
+    """
+    keyer = keyer or customer_keyer(customer_key_secret())
+    discovered: dict[tuple[str, str], DiscoveredAccount] = {}
+    seen_quarantine: set[str] = set()
+
+    def posts_only() -> Iterator[Any]:
+        for record in records:
+            if isinstance(record, DiscoveredAccount):
+                discovered.setdefault((record.platform, record.handle.lower()), record)
+            else:
+                yield record
+
+    for valid, bad in split_batches(posts_only(), source, batch_size):
+        if valid:
+            summary.loaded += len(valid)
+            yield posts_to_arrow(valid, keyer)
+        fresh = []
+        for item in bad:
+            key = item.as_row(datetime.min)["quarantine_id"]
+            if key not in seen_quarantine:
+                seen_quarantine.add(key)
+                fresh.append(item)
+            summary.quarantined += 1
+            if summary.quarantined <= 5:
+                log.warning("quarantined a record from %s: %s", item.source, item.reason)
+        if fresh:
+            yield quarantine_item(fresh)
+    if discovered:
+        summary.discovered += len(discovered)
+        yield discovered_accounts_item(discovered.values(), source)
+
+
+@dlt.resource(name=POSTS_TABLE, primary_key=("platform", "post_id"), write_disposition="merge")
+def posts_resource(items: Iterable[Any]) -> Iterator[Any]:
+    """Arrow batches of posts (and quarantine/discovered tables routed by their hints)."""
+    yield from items
+
+
 @dlt.resource(
-    name="quarantine",
+    name=QUARANTINE_TABLE,
     primary_key="quarantine_id",
     write_disposition={"disposition": "merge", "strategy": "insert-only"},
 )
@@ -69,26 +168,10 @@ def load_records(
     warehouse_dir: Path,
     *,
     batch_size: int = 50_000,
+    summary: LoadSummary | None = None,
 ) -> LoadSummary:
-    """Validate and load normalised records; bad ones go to quarantine."""
-    summary = LoadSummary(source=source)
-    keyer = customer_keyer(customer_key_secret())
-    rejected: list[Rejected] = []
-
-    def valid_tables() -> Iterator[pa.Table]:
-        for valid, bad in split_batches(records, source, batch_size):
-            rejected.extend(bad)
-            summary.quarantined += len(bad)
-            if valid:
-                summary.loaded += len(valid)
-                yield posts_to_arrow(valid, keyer)
-
+    """Validate and load normalised records; bad ones go to quarantine. One dlt load."""
+    summary = summary or LoadSummary(source=source)
     pipeline = warehouse_pipeline(warehouse_dir)
-    pipeline.run(posts_resource(valid_tables()))
-    if rejected:
-        now = datetime.now(tz=UTC)
-        rows = list({r.as_row(now)["quarantine_id"]: r.as_row(now) for r in rejected}.values())
-        pipeline.run(quarantine_resource(rows))
-        for item in rejected[:5]:
-            log.warning("quarantined a record from %s: %s", item.source, item.reason)
+    pipeline.run(posts_resource(raw_items(records, source, summary, batch_size=batch_size)))
     return summary

@@ -17,6 +17,7 @@ def test_care_pipeline_flow_publishes_all_reporting_tables(tmp_path, prefect_har
         demo_start=date(2026, 3, 2),
         demo_days=21,
         demo_size=2_000,
+        site_dir=str(tmp_path / "site"),
     )
 
     assert result["checks"] > 20
@@ -36,4 +37,6 @@ def test_care_pipeline_flow_publishes_all_reporting_tables(tmp_path, prefect_har
     finally:
         con.close()
     assert brands == {b.key for b in config.brands}
+    quality_page = (tmp_path / "site" / "quality" / "index.html").read_text(encoding="utf-8")
+    assert result["run_id"] in quality_page
     assert {row["brand"] for row in result["summary"]} == brands | {"all"}

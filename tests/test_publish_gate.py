@@ -8,6 +8,8 @@ import duckdb
 import pytest
 
 from carewatch import pipeline
+from carewatch.cli import main
+from carewatch.config import QualitySettings
 from carewatch.pipeline import QualityGateFailed
 
 
@@ -15,15 +17,17 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _gate(warehouse, run_id: str, as_of) -> None:
+def _gate(warehouse, run_id: str, as_of, site_dir=None) -> None:
     """What care_pipeline does after dbt: check, and publish only on success."""
-    report = pipeline.check_models(warehouse, run_id)
+    report = pipeline.check_models(warehouse, run_id, as_of=as_of, site_dir=site_dir)
     if not report.passed:
         raise QualityGateFailed(report)
     pipeline.publish(warehouse, run_id, as_of)
 
 
-def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(scratch_warehouse):
+def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(
+    scratch_warehouse, tmp_path, capsys
+):
     before = _digest(scratch_warehouse.reporting_path)
     with scratch_warehouse.connect() as con:
         case_id = con.sql(
@@ -35,7 +39,12 @@ def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(scratch_wa
             [case_id],
         )
     with pytest.raises(QualityGateFailed) as failure:
-        _gate(scratch_warehouse, "broken-run", pipeline.parse_as_of("2026-05-11T00:00:00Z"))
+        _gate(
+            scratch_warehouse,
+            "broken-run",
+            pipeline.parse_as_of("2026-05-11T00:00:00Z"),
+            site_dir=tmp_path / "site",
+        )
     message = str(failure.value)
     assert "expect_column_pair_values_a_to_be_greater_than_b" in message
     assert case_id in message
@@ -47,6 +56,14 @@ def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(scratch_wa
         ).fetchall()
     assert recorded and case_id in recorded[0][1]
 
+    # the reader-facing views name the expectation and the failing row too
+    assert main(["--warehouse", str(scratch_warehouse.directory), "checks"]) == 1
+    printed = capsys.readouterr().out
+    assert "FAILED" in printed and case_id in printed
+    page = (tmp_path / "site" / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "expect_column_pair_values_a_to_be_greater_than_b" in page
+    assert case_id in page
+
 
 def test_an_inconsistent_sla_status_is_caught(scratch_warehouse):
     with scratch_warehouse.connect() as con:
@@ -57,6 +74,35 @@ def test_an_inconsistent_sla_status_is_caught(scratch_warehouse):
         )
     report = pipeline.check_models(scratch_warehouse, "status-run")
     assert [f.column for f in report.failures] == ["sla_status_consistent"]
+
+
+def test_a_reporting_row_without_a_raw_post_is_caught(scratch_warehouse):
+    with scratch_warehouse.connect() as con:
+        post_id = con.sql("select min(post_id) from marts.fct_responses").fetchone()[0]
+        con.execute("delete from raw.posts where post_id = ?", [post_id])
+    report = pipeline.check_models(scratch_warehouse, "lineage-run")
+    failure = next(f for f in report.failures if f.expectation == "references_raw_post")
+    assert failure.table == "fct_responses"
+    assert failure.failing_sample == [f"demo:{post_id}"]
+
+
+def test_stale_sources_and_volume_anomalies_warn_without_blocking(scratch_warehouse):
+    # two days after the demo ends: nothing new, and yesterday had no mentions at all
+    later = pipeline.parse_as_of("2026-05-13T00:00:00Z")
+    report = pipeline.check_models(scratch_warehouse, "stale-run", as_of=later)
+    warned = {w.expectation for w in report.warnings}
+    assert "source_freshness" in warned
+    assert "mention_volume_within_band" in warned
+    assert report.passed
+
+
+def test_freshness_can_be_made_an_error(scratch_warehouse):
+    strict = QualitySettings(freshness_severity="error", freshness_max_age_hours=1)
+    long_after = pipeline.parse_as_of("2026-08-01T00:00:00Z")
+    report = pipeline.check_models(
+        scratch_warehouse, "strict-run", as_of=long_after, settings=strict
+    )
+    assert [f.expectation for f in report.failures] == ["source_freshness"]
 
 
 def test_rates_outside_zero_to_one_are_caught(scratch_warehouse):

@@ -1,79 +1,256 @@
 {#-
-    The text classifier as SQL: one regular expression per signal, assembled at
-    compile time from the `post_lexicon` seed (the care team edits the seed, not
-    code). Constant patterns let the engine compile each regex once.
+    The text classifier as SQL, assembled at compile time from two seeds the
+    care team edits (no code change needed to add a word):
+
+    - `post_lexicon`: one row per cue: signal, language, weight,
+      case_sensitive, pattern (RE2 syntax). A post's score for a signal is the
+      sum of the weights of the rows whose pattern matches it (each row counts
+      once); the signal fires at a score of at least 1. So a row of weight 1
+      decides alone, weaker cues (0.2 to 0.7) need company, negative rows
+      cancel (negation, "no problem", thanks). A row with a language (de, en)
+      is only tried on posts of that language (posts of neither language get
+      every row); rows without one apply to all posts.
+      Case-insensitive rows are matched against the normalised text (lower
+      case, URLs and @handles removed, '#' dropped, ä/ö/ü/ß spelt ae/oe/ue/ss:
+      patterns may use either spelling and `\b` is safe). Case-sensitive rows
+      (address form, signatures) see the text with URLs removed, as written.
+      Special signals: `lang_de` / `lang_en` count matches (the larger count
+      wins), `agent_signature` rows capture the agent in group 1 (first
+      matching row wins), `agent_stopword` rows reject a captured word.
+    - `post_topics`: topic, priority, pattern; the post's topic is the topic
+      of the first row by priority whose pattern matches, else 'other'. A
+      topic may have several rows: specific words early, words that are also
+      used as the brand ("T-Online", "MagentaTV") late.
+
+    Every pattern is a constant, so the engine compiles each regex once.
+    `carewatch classify` compiles this same macro, so CLI and models agree.
 -#}
 
-{% macro lexicon_patterns() %}
-    {#- signal -> {"ci": [patterns], "cs": [patterns]} read from the seed -#}
-    {% set patterns = {} %}
+{% macro post_lexicon_rules() %}
+    {#- list of {signal, language, weight, cs, pattern} in seed order -#}
+    {% set rules = [] %}
     {% if execute %}
-        {% set rows = run_query("select signal, case_sensitive, pattern from " ~ ref('post_lexicon')) %}
+        {% set rows = run_query(
+            "select signal, language, weight, case_sensitive, pattern from " ~ ref('post_lexicon')
+            ~ " where pattern is not null and pattern <> ''"
+        ) %}
         {% for row in rows %}
-            {% set kind = 'cs' if row[1] else 'ci' %}
-            {% if row[0] not in patterns %}{% do patterns.update({row[0]: {'ci': [], 'cs': [], 'all': []}}) %}{% endif %}
-            {% do patterns[row[0]][kind].append(row[2]) %}
-            {% do patterns[row[0]]['all'].append(row[2]) %}
+            {% do rules.append({
+                'signal': row[0] | trim,
+                'language': (row[1] or '') | trim | lower,
+                'weight': (row[2] if row[2] is not none else 1) | float,
+                'cs': row[3] in (true, 'true', 'True', 1),
+                'pattern': row[4]
+            }) %}
         {% endfor %}
     {% endif %}
-    {{ return(patterns) }}
+    {{ return(rules) }}
 {% endmacro %}
 
+{% macro post_topic_rules() %}
+    {#- list of (topic, pattern), one per seed row, by priority (then topic) -#}
+    {% set topics = [] %}
+    {% if execute %}
+        {% set rows = run_query(
+            "select topic, pattern from " ~ ref('post_topics')
+            ~ " where pattern is not null and pattern <> '' order by priority, topic"
+        ) %}
+        {% for row in rows %}
+            {% do topics.append((row[0] | trim, row[1])) %}
+        {% endfor %}
+    {% endif %}
+    {{ return(topics) }}
+{% endmacro %}
+
+{# A lexicon pattern as an SQL string literal in the engine's regex dialect. #}
 {% macro sql_string(value) -%}
-    '{{ value | replace("'", "''") }}'
+    '{{ regex_pattern_for_engine(value) | replace("'", "''") }}'
 {%- endmacro %}
 
-{% macro signal_matches(patterns, signal, text) -%}
-    {%- set entry = patterns.get(signal, {'ci': [], 'cs': []}) -%}
-    {%- set tests = [] -%}
-    {%- if entry['ci'] -%}
-        {%- do tests.append(regex_matches_ci(text, sql_string('(?:' ~ entry['ci'] | join(')|(?:') ~ ')'))) -%}
-    {%- endif -%}
-    {%- if entry['cs'] -%}
-        {%- do tests.append(regex_matches_cs(text, sql_string('(?:' ~ entry['cs'] | join(')|(?:') ~ ')'))) -%}
-    {%- endif -%}
-    {%- if tests -%}({{ tests | join(' or ') }}){%- else -%}false{%- endif -%}
+{# A case-insensitive pattern in the normalised spelling (umlauts as ae/oe/ue/ss). #}
+{% macro normalised_pattern(pattern) -%}
+    {{- pattern | replace('ä', 'ae') | replace('ö', 'oe') | replace('ü', 'ue') | replace('ß', 'ss')
+        | replace('Ä', 'ae') | replace('Ö', 'oe') | replace('Ü', 'ue') -}}
 {%- endmacro %}
 
-{% macro post_classification(text, source_language='null') %}
-    {%- set p = lexicon_patterns() -%}
-    {%- set topics = ['technician', 'tv', 'email', 'billing', 'mobile', 'fixed_line', 'shop_hotline'] -%}
+{# True when the rule's pattern matches the post (normalised or plain text). #}
+{% macro rule_matches(rule) -%}
+    {%- if rule.cs -%}
+        {{ regex_matches_cs('cw_plain', sql_string(rule.pattern)) }}
+    {%- else -%}
+        {{ regex_matches_ci('cw_norm', sql_string(normalised_pattern(rule.pattern))) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Sum of the weights of the matching `rules` (0.0 when none). #}
+{% macro rules_score(rules) -%}
+    {%- set terms = [] -%}
+    {%- for rule in rules -%}
+        {%- do terms.append('case when ' ~ rule_matches(rule) ~ ' then ' ~ ('%.3f' | format(rule.weight)) ~ ' else 0.0 end') -%}
+    {%- endfor -%}
+    {%- if terms -%}({{ terms | join('\n            + ') }}){%- else -%}0.0{%- endif -%}
+{%- endmacro %}
+
+{#
+    A post's score for `signal`: rows for every language, plus the German rows
+    unless the post is English, plus the English rows unless it is German (the
+    engine only evaluates the branch a post needs).
+#}
+{% macro signal_score(rules, signal) -%}
+    {%- set common = [] -%}
+    {%- set german = [] -%}
+    {%- set english = [] -%}
+    {%- for rule in rules if rule.signal == signal -%}
+        {%- if rule.language == 'de' -%}{%- do german.append(rule) -%}
+        {%- elif rule.language == 'en' -%}{%- do english.append(rule) -%}
+        {%- else -%}{%- do common.append(rule) -%}{%- endif -%}
+    {%- endfor -%}
+    ({{ rules_score(common) }}
+        {%- if german %}
+            + case when cw_language = 'en' then 0.0 else {{ rules_score(german) }} end
+        {%- endif %}
+        {%- if english %}
+            + case when cw_language = 'de' then 0.0 else {{ rules_score(english) }} end
+        {%- endif %})
+{%- endmacro %}
+
+{# Number of matches of all `signal` rows together (for lang_de / lang_en). #}
+{% macro signal_count(rules, signal) -%}
+    {%- set patterns = [] -%}
+    {%- for rule in rules if rule.signal == signal -%}
+        {%- do patterns.append(normalised_pattern(rule.pattern)) -%}
+    {%- endfor -%}
+    {%- if patterns -%}
+        {{ regex_count_ci('cw_norm', sql_string('(?:' ~ patterns | join(')|(?:') ~ ')')) }}
+    {%- else -%}0{%- endif -%}
+{%- endmacro %}
+
+{#
+    The classifier as CTEs to place in a `with` list: it reads
+    `relation`, keeps the columns in `keep` (SQL expressions, usually column
+    names) and ends in `posts_classified` with these columns added:
+    case_kind, is_complaint, topic, language, asks_private_channel,
+    mentions_technician, says_resolved, says_unresolved, address_form, agent,
+    uses_emoji, has_small_talk, text_length, complaint_score.
+#}
+{% macro post_classification_ctes(relation, text, source_language='null', keep=[]) %}
+    {%- set rules = post_lexicon_rules() -%}
+    {%- set topics = post_topic_rules() -%}
+    {%- set scored = ['complaint', 'question', 'praise', 'private_channel', 'technician', 'resolved',
+                      'unresolved', 'formal', 'informal', 'emoji', 'small_talk'] -%}
+    {%- set signatures = [] -%}
+    {%- set stopwords = [] -%}
+    {%- for rule in rules -%}
+        {%- if rule.signal == 'agent_signature' -%}{%- do signatures.append(rule.pattern) -%}{%- endif -%}
+        {%- if rule.signal == 'agent_stopword' -%}{%- do stopwords.append(rule.pattern) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set kept = (keep | join(',\n        ') ~ ',') if keep else '' -%}
+
+post_text_prepared as (
+
+    select
+        {{ kept }}
+        {{ text }} as cw_text,
+        {{ source_language }} as cw_source_language,
+        {{ normalised_post_text(text) }} as cw_norm,
+        {{ text_without_urls(text) }} as cw_plain
+
+    from {{ relation }}
+
+),
+
+post_words_counted as (
+
+    select
+        *,
+        {{ signal_count(rules, 'lang_de') }} as cw_de_words,
+        {{ signal_count(rules, 'lang_en') }} as cw_en_words
+
+    from post_text_prepared
+
+),
+
+post_language_detected as (
+
+    select
+        *,
         case
-            when {{ signal_matches(p, 'complaint', text) }} then 'complaint'
-            when {{ signal_matches(p, 'question', text) }} then 'question'
-            when {{ signal_matches(p, 'praise', text) }} then 'praise'
-            else 'other'
-        end as case_kind,
-        {{ signal_matches(p, 'complaint', text) }} as is_complaint,
+            when cw_source_language in ('de', 'en') then cw_source_language
+            when cw_de_words = 0 and cw_en_words = 0 then 'other'
+            when cw_de_words >= cw_en_words then 'de'
+            else 'en'
+        end as cw_language
+
+    from post_words_counted
+
+),
+
+post_signals_scored as (
+
+    select
+        {{ kept }}
+        cw_text,
+        cw_language,
+        {%- for signal in scored %}
+        {{ signal_score(rules, signal) }} as cw_{{ signal }}_score,
+        {%- endfor %}
         case
-        {%- for topic in topics %}
-            when {{ signal_matches(p, 'topic_' ~ topic, text) }} then '{{ topic }}'
+        {%- for topic, pattern in topics %}
+            when {{ regex_matches_ci('cw_norm', sql_string(normalised_pattern(pattern))) }}
+                then '{{ topic }}'
         {%- endfor %}
             else 'other'
-        end as topic,
+        end as cw_topic,
+        {%- if signatures %}
+        coalesce(
+            {%- for pattern in signatures %}
+            {{ regex_capture('cw_plain', sql_string(pattern)) }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as cw_agent
+        {%- else %}
+        cast(null as varchar) as cw_agent
+        {%- endif %}
+
+    from post_language_detected
+
+),
+
+posts_classified as (
+
+    select
+        {{ kept }}
         case
-            when {{ source_language }} in ('de', 'en') then {{ source_language }}
-            when {{ signal_matches(p, 'lang_de', text) }} then 'de'
-            when {{ signal_matches(p, 'lang_en', text) }} then 'en'
+            when cw_complaint_score >= 1 then 'complaint'
+            when cw_question_score >= 1 then 'question'
+            when cw_praise_score >= 1 then 'praise'
             else 'other'
-        end as language,
-        {{ signal_matches(p, 'private_channel', text) }} as asks_private_channel,
-        {{ signal_matches(p, 'technician', text) }} as mentions_technician,
-        {{ signal_matches(p, 'resolved', text) }} as says_resolved,
-        {{ signal_matches(p, 'unresolved', text) }} as says_unresolved,
+        end as case_kind,
+        cw_complaint_score >= 1 as is_complaint,
+        cw_topic as topic,
+        cw_language as language,
+        cw_private_channel_score >= 1 as asks_private_channel,
+        cw_technician_score >= 1 as mentions_technician,
+        cw_resolved_score >= 1 as says_resolved,
+        cw_unresolved_score >= 1 as says_unresolved,
         case
-            when {{ signal_matches(p, 'formal', text) }} then 'formal'
-            when {{ signal_matches(p, 'informal', text) }} then 'informal'
+            when cw_formal_score >= 1 and cw_formal_score >= cw_informal_score then 'formal'
+            when cw_informal_score >= 1 then 'informal'
             else 'none'
         end as address_form,
-        {%- set sigs = p.get('agent_signature', {'all': []})['all'] %}
-        {%- if sigs %}
-        coalesce(
-            {%- for pattern in sigs %}
-            {{ regex_capture(text, sql_string(pattern)) }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        ) as agent
+        {%- if stopwords %}
+        case
+            when {{ regex_matches_cs('cw_agent', sql_string('^(?:' ~ stopwords | join('|') ~ ')$')) }} then null
+            else cw_agent
+        end as agent,
         {%- else %}
-        cast(null as varchar) as agent
+        cw_agent as agent,
         {%- endif %}
-{% endmacro %}
+        cw_emoji_score >= 1 as uses_emoji,
+        cw_small_talk_score >= 1 as has_small_talk,
+        {{ text_length('cw_text') }} as text_length,
+        cast(cw_complaint_score as double) as complaint_score
+
+    from post_signals_scored
+
+)
+{%- endmacro %}

@@ -1,8 +1,10 @@
--- The text classifier's place in the DAG: every post gets kind, topic, language
--- and the follow-up / tone signals. The rules come from the editable lexicon
--- seed through the `post_classification` macro, which `carewatch classify` uses
--- too, so the CLI and the models always agree.
+-- The text classifier's place in the DAG: every post gets kind, topic, language,
+-- the follow-up signals and the reply style (address form, agent, emoji, small
+-- talk, length). The rules come from the editable seeds `post_lexicon` and
+-- `post_topics` through the `post_classification_ctes` macro, which
+-- `carewatch classify` compiles too, so the CLI and the models always agree.
 -- depends_on: {{ ref('post_lexicon') }}
+-- depends_on: {{ ref('post_topics') }}
 with
 
 posts as (
@@ -11,15 +13,11 @@ posts as (
 
 ),
 
-classified as (
+{{ post_classification_ctes(
+    relation='posts',
+    text='post_text',
+    source_language='source_language',
+    keep=['platform', 'post_id']
+) }}
 
-    select
-        platform,
-        post_id,
-        {{ post_classification('post_text', 'source_language') }}
-
-    from posts
-
-)
-
-select * from classified
+select * from posts_classified

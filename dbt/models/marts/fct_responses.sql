@@ -44,7 +44,10 @@ final as (
         ) }} as business_minutes_since_open,
         signals.agent,
         signals.address_form,
-        signals.asks_private_channel
+        signals.asks_private_channel,
+        signals.uses_emoji,
+        signals.has_small_talk,
+        cast(signals.text_length as integer) as reply_length
 
     from responses
     inner join cases
