@@ -152,3 +152,28 @@ def test_customer_handles_never_reach_the_reporting_database(demo_warehouse):
     finally:
         con.close()
     assert all(len(k) == 64 for k in keys)
+
+
+def test_tone_and_private_rates_match_the_generators_truth(demo_warehouse):
+    """Issue 4: formal/informal share and moved-to-private rate within 2 points of the truth."""
+    truth_dir = demo_warehouse.directory / "demo" / "truth"
+    responses = [json.loads(x) for x in (truth_dir / "responses.jsonl").read_text().splitlines()]
+    cases = [json.loads(x) for x in (truth_dir / "cases.jsonl").read_text().splitlines()]
+    answered = [c for c in cases if c["first_response_post_id"]]
+    expected = {
+        "formal_share": sum(r["address_form"] == "formal" for r in responses) / len(responses),
+        "informal_share": sum(r["address_form"] == "informal" for r in responses)
+        / len(responses),
+        "moved_to_private_rate": sum(c["moved_to_private"] for c in answered) / len(answered),
+    }
+    con = duckdb.connect(str(demo_warehouse.reporting_path), read_only=True)
+    try:
+        row = con.sql(
+            "select formal_share, informal_share, moved_to_private_rate "
+            "from sla_overall where brand = 'all'"
+        ).fetchone()
+    finally:
+        con.close()
+    measured = dict(zip(expected, row, strict=True))
+    for name, value in expected.items():
+        assert abs(measured[name] - value) <= 0.02, (name, measured[name], value)
