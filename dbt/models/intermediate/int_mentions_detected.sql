@@ -8,8 +8,18 @@ with
 
 posts as (
 
-    select * from {{ ref('int_posts_authored') }}
-    where is_customer_post
+    select
+        authored.platform,
+        authored.post_id,
+        authored.parent_author_brand_key,
+        staged.post_text,
+        staged.mentioned_handles
+
+    from {{ ref('int_posts_authored') }} as authored
+    inner join {{ ref('stg_social__posts') }} as staged
+        on authored.platform = staged.platform
+        and authored.post_id = staged.post_id
+    where authored.is_customer_post
 
 ),
 

@@ -16,8 +16,15 @@ accounts as (
 
 authored as (
 
+    -- ids and authorship only: the text stays in staging, read where it is needed,
+    -- so this table (one row per post) does not copy every post's text again
     select
-        posts.*,
+        posts.platform,
+        posts.post_id,
+        posts.parent_post_id,
+        posts.author_handle,
+        posts.author_key,
+        posts.created_at,
         accounts.brand_key as author_brand_key,
         accounts.account_role as author_role,
         accounts.account_handle is null as is_customer_post
