@@ -191,7 +191,8 @@ def _run_flow(args: argparse.Namespace, **parameters) -> int:
     print(format_summary(result["summary"]))
     print()
     print(f"Loaded:     {result['loaded']}")
-    print(f"Checks:     {result['checks']} expectations passed")
+    print(f"Checks:     {result['checks']} passed, {result['warnings']} warnings")
+    print(f"Quality:    {Path(parameters.get('site_dir', 'site')) / 'quality' / 'index.html'}")
     print(f"Warehouse:  {args.warehouse / 'carewatch.duckdb'}")
     print(f"Reporting:  {reporting} (read-only for BI tools)")
     for table, rows in table_counts(reporting).items():

@@ -114,6 +114,16 @@ def check_models(
     return report
 
 
+def warning_count(warehouse: Warehouse, run_id: str) -> int:
+    """How many checks of a run only warned (recorded in audit.check_results)."""
+    with warehouse.connect() as con:
+        return con.sql(
+            "select count(*) from audit.check_results where run_id = ? and not passed "
+            "and severity = 'warn'",
+            params=[run_id],
+        ).fetchone()[0]
+
+
 def publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> Path:
     with warehouse.connect() as con:
         return publish_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of)

@@ -68,7 +68,8 @@ def checks_task(
             description=f"Checks that stopped run {run_id} from publishing",
         )
         raise QualityGateFailed(report)
-    return len(report.results)
+    # the gate passed: every check passed or only warned
+    return len(report.results) - len(report.warnings)
 
 
 @task(name="publish", retries=2, retry_delay_seconds=[1, 5])
@@ -116,13 +117,14 @@ def care_pipeline(
             loaded = load_jsonl_task(input_path, warehouse)
         build_task(warehouse, as_of_at, full_refresh)
         checks = checks_task(warehouse, run_id, as_of_at, site_dir, config_path)
+        warnings = pipeline.warning_count(warehouse, run_id)
         reporting = publish_task(warehouse, run_id, as_of_at)
         summary = pipeline.sla_summary(warehouse)
     create_markdown_artifact(
         key="care-pipeline-sla",
         markdown=f"# SLA summary (as of {as_of_at:%Y-%m-%d %H:%M} UTC)\n\n"
         f"{pipeline.format_summary(summary)}\n\nRun `{run_id}`: {loaded}; "
-        f"{checks} checks passed; published to `{reporting}`.",
+        f"{checks} checks passed, {warnings} warned; published to `{reporting}`.",
         description="carewatch SLA summary per brand",
     )
     return {
@@ -131,5 +133,6 @@ def care_pipeline(
         "reporting": reporting,
         "loaded": loaded,
         "checks": checks,
+        "warnings": warnings,
         "summary": summary,
     }

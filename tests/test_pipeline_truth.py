@@ -162,8 +162,7 @@ def test_tone_and_private_rates_match_the_generators_truth(demo_warehouse):
     answered = [c for c in cases if c["first_response_post_id"]]
     expected = {
         "formal_share": sum(r["address_form"] == "formal" for r in responses) / len(responses),
-        "informal_share": sum(r["address_form"] == "informal" for r in responses)
-        / len(responses),
+        "informal_share": sum(r["address_form"] == "informal" for r in responses) / len(responses),
         "moved_to_private_rate": sum(c["moved_to_private"] for c in answered) / len(answered),
     }
     con = duckdb.connect(str(demo_warehouse.reporting_path), read_only=True)
