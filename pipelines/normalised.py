@@ -43,6 +43,7 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 _MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{1,64})")
+_WHITESPACE_RE = re.compile(r"\s")
 _ID_TYPES = (str, int)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_ID_LENGTH = 512
@@ -158,7 +159,7 @@ def validate_post(record: Any, source: str) -> dict[str, Any] | Rejected:
     handle = ids["author_handle"].lstrip("@").strip()
     if not handle:
         return reject("missing `author_handle`")
-    if any(ch.isspace() for ch in handle):
+    if _WHITESPACE_RE.search(handle):
         return reject("`author_handle` contains whitespace")
     text = record.get("text")
     if not isinstance(text, str):
