@@ -168,10 +168,28 @@ def load_records(
     warehouse_dir: Path,
     *,
     batch_size: int = 50_000,
+    posts_per_load: int = 500_000,
     summary: LoadSummary | None = None,
 ) -> LoadSummary:
-    """Validate and load normalised records; bad ones go to quarantine. One dlt load."""
+    """Validate and load normalised records; bad ones go to quarantine.
+
+    One dlt load per `posts_per_load` valid posts: the merge's memory grows with
+    the size of one load, so a 5M-post import stays within what 1M needs.
+    """
     summary = summary or LoadSummary(source=source)
     pipeline = warehouse_pipeline(warehouse_dir)
-    pipeline.run(posts_resource(raw_items(records, source, summary, batch_size=batch_size)))
+    items = iter(raw_items(records, source, summary, batch_size=batch_size))
+    exhausted = False
+
+    def one_load() -> Iterator[Any]:
+        nonlocal exhausted
+        start = summary.loaded
+        for item in items:
+            yield item
+            if summary.loaded - start >= posts_per_load:
+                return
+        exhausted = True
+
+    while not exhausted:
+        pipeline.run(posts_resource(one_load()))
     return summary

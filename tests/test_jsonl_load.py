@@ -57,3 +57,25 @@ def test_broken_lines_are_quarantined_and_valid_neighbours_load(tmp_path):
     assert any("unparsable `created_at`" in r for r in reasons)
     assert "empty `text`" in reasons
     assert "missing `author_handle`" in reasons
+
+
+def test_large_imports_split_into_several_loads_without_loss_or_doubles(tmp_path):
+    from pipelines.loader import load_records
+
+    posts = [_post(str(n)) for n in range(30)]
+    posts.insert(12, {"platform": "x", "post_id": "broken"})
+    warehouse = Warehouse(tmp_path / "warehouse")
+    for _ in range(2):
+        summary = load_records(
+            iter(posts), "test", warehouse.directory, posts_per_load=7, batch_size=4
+        )
+        assert (summary.loaded, summary.quarantined) == (30, 1)
+    con = duckdb.connect(str(warehouse.path), read_only=True)
+    try:
+        assert con.sql("select count(*), count(distinct post_id) from raw.posts").fetchone() == (
+            30,
+            30,
+        )
+        assert con.sql("select count(*) from raw.quarantine").fetchone() == (1,)
+    finally:
+        con.close()
