@@ -15,7 +15,7 @@ export UV_COMPILE_BYTECODE := 1
 DOCS_PORT ?= 8080
 PREFECT_PORT ?= 4200
 
-.PHONY: setup demo test lint clean help docs docs-serve report serve stop eval
+.PHONY: setup demo test lint clean help docs docs-serve report serve stop eval bench
 
 help:
 	@echo "make demo   - set up, generate the demo scenario, run the whole pipeline"
@@ -26,6 +26,7 @@ help:
 	@echo "make serve  - local Prefect server (UI http://localhost:4200), worker, scheduled deployments"
 	@echo "make stop   - stop what make serve started"
 	@echo "make eval   - classifier: complaint macro-F1 on ../shared/data, own-set accuracy, throughput"
+	@echo "make bench  - benchmark against the plain-DuckDB floor (BENCH_ARGS='--sizes 1000000 5000000')"
 	@echo "make lint   - ruff"
 	@echo "make clean  - remove the warehouse, site and caches"
 
@@ -66,6 +67,9 @@ stop:
 
 eval: setup
 	.venv/bin/python eval/run_eval.py
+
+bench: setup
+	.venv/bin/python benchmarks/bench.py $(BENCH_ARGS)
 
 lint: setup
 	.venv/bin/ruff check .
