@@ -32,10 +32,11 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
+import dlt
 import pyarrow as pa
 import requests
 
-from pipelines.loader import LoadSummary
+from pipelines.loader import POSTS_TABLE, LoadSummary, raw_items
 
 log = logging.getLogger("carewatch.collect")
 
@@ -518,3 +519,30 @@ __all__ = [
     "newer_time",
     "rate_limit_wait",
 ]
+
+
+def source_resources(
+    records: Callable[[dict[str, Any]], Iterator[Any]],
+    source: str,
+    stats: Any,
+    stats_rows: Callable[[], list[dict[str, Any]]] | None,
+) -> list[Any]:
+    """The resources every collector returns: posts (incremental, state-backed) and,
+    when brand accounts are configured, their daily statistics snapshot."""
+
+    @dlt.resource(name=POSTS_TABLE, primary_key=("platform", "post_id"), write_disposition="merge")
+    def posts() -> Iterator[Any]:
+        yield from raw_items(records(dlt.current.resource_state()), source, stats.summary)
+
+    resources = [posts]
+    if stats_rows is not None:
+
+        @dlt.resource(**ACCOUNT_STATS_HINTS)
+        def account_stats_daily() -> Iterator[Any]:
+            rows = stats_rows()
+            stats.accounts += len(rows)
+            if rows:
+                yield account_stats_table(rows)
+
+        resources.append(account_stats_daily)
+    return resources

@@ -30,16 +30,14 @@ from pipelines.bluesky.settings import (
     SOURCE_NAME,
 )
 from pipelines.collecting import (
-    ACCOUNT_STATS_HINTS,
     CollectStats,
     RequestFailed,
     RestClient,
     RetryPolicy,
-    account_stats_table,
     incremental_pages,
     newer_time,
+    source_resources,
 )
-from pipelines.loader import POSTS_TABLE, raw_items
 from pipelines.reading import ReadStats
 
 __all__ = ["bluesky_source"]
@@ -104,23 +102,15 @@ def bluesky_source(
                 yield from page.records
         stats.summary.skipped += read_stats.skipped
 
-    @dlt.resource(name=POSTS_TABLE, primary_key=("platform", "post_id"), write_disposition="merge")
-    def posts() -> Iterator[Any]:
-        yield from raw_items(records(dlt.current.resource_state()), SOURCE_NAME, stats.summary)
-
-    @dlt.resource(**ACCOUNT_STATS_HINTS)
-    def account_stats_daily() -> Iterator[Any]:
+    def stats_rows() -> list[dict[str, Any]]:
         now = datetime.fromtimestamp(client.clock(), tz=UTC)
         try:
             authenticate()
-            rows = account_stats(client, account_handles, account_brands or {}, now, stats)
+            return account_stats(client, account_handles, account_brands or {}, now, stats)
         except RequestFailed:
-            return
-        stats.accounts += len(rows)
-        if rows:
-            yield account_stats_table(rows)
+            return []  # the fault is recorded
 
-    resources = [posts]
-    if account_handles:
-        resources.append(account_stats_daily)
+    resources = source_resources(
+        records, SOURCE_NAME, stats, stats_rows if account_handles else None
+    )
     return resources

@@ -23,15 +23,13 @@ from dlt.common.typing import TSecretStrValue
 from dlt.sources import DltResource
 
 from pipelines.collecting import (
-    ACCOUNT_STATS_HINTS,
     CollectStats,
     RestClient,
     RetryPolicy,
-    account_stats_table,
     incremental_pages,
     newer_id,
+    source_resources,
 )
-from pipelines.loader import POSTS_TABLE, raw_items
 from pipelines.reading import ReadStats
 from pipelines.x_api.helpers import account_stats, brand_queries, search_page
 from pipelines.x_api.settings import MAX_RESULTS, SOURCE_NAME, X_API_BASE_URL
@@ -89,19 +87,8 @@ def x_api_source(
                 yield from page.records
         stats.summary.skipped += read_stats.skipped
 
-    @dlt.resource(name=POSTS_TABLE, primary_key=("platform", "post_id"), write_disposition="merge")
-    def posts() -> Iterator[Any]:
-        yield from raw_items(records(dlt.current.resource_state()), SOURCE_NAME, stats.summary)
-
-    @dlt.resource(**ACCOUNT_STATS_HINTS)
-    def account_stats_daily() -> Iterator[Any]:
+    def stats_rows() -> list[dict[str, Any]]:
         now = datetime.fromtimestamp(client.clock(), tz=UTC)
-        rows = account_stats(client, account_handles, account_brands or {}, now, stats)
-        stats.accounts += len(rows)
-        if rows:
-            yield account_stats_table(rows)
+        return account_stats(client, account_handles, account_brands or {}, now, stats)
 
-    resources = [posts]
-    if account_handles:
-        resources.append(account_stats_daily)
-    return resources
+    return source_resources(records, SOURCE_NAME, stats, stats_rows if account_handles else None)
