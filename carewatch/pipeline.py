@@ -6,7 +6,6 @@ the logic here lets tests exercise each step without a flow run.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,26 +129,10 @@ def publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> Path:
 
 
 def sla_summary(warehouse: Warehouse) -> list[dict[str, Any]]:
-    """Per brand: the headline numbers a care lead asks for first."""
-    with warehouse.connect() as con:
-        rows = con.sql(
-            """select brand, cases, complaints, response_rate, median_frt_minutes,
-                      median_frt_business_minutes, sla_met_rate, weekend_coverage,
-                      proactive_reach_rate
-               from marts.sla_overall order by brand = 'all', cases desc"""
-        ).fetchall()
-        columns = [
-            "brand",
-            "cases",
-            "complaints",
-            "response_rate",
-            "median_frt_minutes",
-            "median_frt_business_minutes",
-            "sla_met_rate",
-            "weekend_coverage",
-            "proactive_reach_rate",
-        ]
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    """Per brand: the headline numbers a care lead asks for first, as published."""
+    from carewatch.report import key_numbers_from
+
+    return key_numbers_from(warehouse.reporting_path)
 
 
 def table_counts(path: Path) -> dict[str, int]:
@@ -166,11 +149,8 @@ def table_counts(path: Path) -> dict[str, int]:
 def format_summary(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of sla_summary rows (markdown-compatible)."""
 
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{value * 100:.1f}%"
-
-    def minutes(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.0f}"
+    from carewatch.report import format_minutes as minutes
+    from carewatch.report import format_pct as pct
 
     header = (
         "| brand | cases | complaints | response rate | median FRT min | "
@@ -204,8 +184,3 @@ def demo_as_of(start: date, days: int) -> datetime:
 
 def new_run_id() -> str:
     return datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")

@@ -241,11 +241,13 @@ def _backlog(con) -> Figure:
     )
 
 
-def _pct(value) -> str:
+def format_pct(value) -> str:
+    """A rate as a percentage; null (None or NaN) as n/a."""
     return "n/a" if value is None or value != value else f"{value * 100:.1f}%"
 
 
-def _minutes(value) -> str:
+def format_minutes(value) -> str:
+    """Minutes rounded; null (None or NaN) as n/a."""
     return "n/a" if value is None or value != value else f"{value:,.0f}"
 
 
@@ -270,9 +272,9 @@ def write_report(reporting_path: Path, out_path: Path, own_brand: str = "telekom
         con.close()
     rows = "\n".join(
         f"<tr><td>{html.escape(str(r['brand']))}</td><td>{r['cases']:,}</td>"
-        f"<td>{_pct(r['response_rate'])}</td><td>{_minutes(r['median_frt_minutes'])}</td>"
-        f"<td>{_minutes(r['median_frt_business_minutes'])}</td><td>{_pct(r['sla_met_rate'])}</td>"
-        f"<td>{_pct(r['weekend_coverage'])}</td><td>{_pct(r['proactive_reach_rate'])}</td>"
+        f"<td>{format_pct(r['response_rate'])}</td><td>{format_minutes(r['median_frt_minutes'])}</td>"
+        f"<td>{format_minutes(r['median_frt_business_minutes'])}</td><td>{format_pct(r['sla_met_rate'])}</td>"
+        f"<td>{format_pct(r['weekend_coverage'])}</td><td>{format_pct(r['proactive_reach_rate'])}</td>"
         f"<td>{r['open_backlog']:,}</td></tr>"
         for r in numbers
     )
