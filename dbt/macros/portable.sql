@@ -111,6 +111,48 @@
      from generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval '1 day') as t(d))
 {%- endmacro %}
 
+{# Every hour from `start_date` to `end_date` (exclusive), as wall-clock timestamps `utc_hour`. #}
+{% macro hour_series(start_date, end_date) -%}
+    {{ return(adapter.dispatch('hour_series', 'carewatch')(start_date, end_date)) }}
+{%- endmacro %}
+{% macro default__hour_series(start_date, end_date) -%}
+    (select h as utc_hour
+     from generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp) - interval '1 hour', interval '1 hour') as t(h))
+{%- endmacro %}
+
+{# An instant (timestamp with time zone) as UTC wall-clock time (timestamp without). #}
+{% macro utc_wall_clock(ts) -%}
+    {{ return(adapter.dispatch('utc_wall_clock', 'carewatch')(ts)) }}
+{%- endmacro %}
+{% macro default__utc_wall_clock(ts) -%}
+    timezone('UTC', {{ ts }})
+{%- endmacro %}
+{% macro spark__utc_wall_clock(ts) -%}
+    cast({{ ts }} as timestamp)
+{%- endmacro %}
+
+{# UTC wall-clock time (timestamp without time zone) as an instant. #}
+{% macro utc_instant(wall_clock) -%}
+    {{ return(adapter.dispatch('utc_instant', 'carewatch')(wall_clock)) }}
+{%- endmacro %}
+{% macro default__utc_instant(wall_clock) -%}
+    timezone('UTC', {{ wall_clock }})
+{%- endmacro %}
+{% macro spark__utc_instant(wall_clock) -%}
+    cast({{ wall_clock }} as timestamp)
+{%- endmacro %}
+
+{# `ts` plus `us` microseconds (a bigint). #}
+{% macro add_microseconds(ts, us) -%}
+    {{ return(adapter.dispatch('add_microseconds', 'carewatch')(ts, us)) }}
+{%- endmacro %}
+{% macro default__add_microseconds(ts, us) -%}
+    ({{ ts }} + to_microseconds({{ us }}))
+{%- endmacro %}
+{% macro postgres__add_microseconds(ts, us) -%}
+    ({{ ts }} + {{ us }} * interval '1 microsecond')
+{%- endmacro %}
+
 {# ISO weekday (1 = Monday .. 7 = Sunday) of a date or local timestamp. #}
 {% macro iso_weekday(value) -%}
     cast(extract(isodow from {{ value }}) as integer)

@@ -92,6 +92,31 @@
 {%- endmacro %}
 
 {#
+    The same sum, faster: rules go in chunks of `chunk` rules that read the same
+    text, and one alternation of a chunk's patterns tells whether any of them
+    matches. Only posts that match it try the chunk's rules one by one, so a
+    post pays a few scans instead of one per rule (most posts match few rules).
+    The result is the same number: the alternation matches exactly when one of
+    its patterns does.
+#}
+{% macro prefiltered_rules_score(rules, chunk=8) -%}
+    {%- set sensitive = rules | selectattr('cs') | list -%}
+    {%- set insensitive = rules | rejectattr('cs') | list -%}
+    {%- set terms = [] -%}
+    {%- for group in [sensitive, insensitive] if group -%}
+        {%- for part in group | batch(chunk) -%}
+            {%- if part | length == 1 -%}
+                {%- do terms.append(rules_score(part)) -%}
+            {%- else -%}
+                {%- set any_rule = {'cs': part[0].cs, 'pattern': '(?:' ~ (part | map(attribute='pattern') | join(')|(?:')) ~ ')'} -%}
+                {%- do terms.append('case when ' ~ rule_matches(any_rule) ~ ' then ' ~ rules_score(part) ~ ' else 0.0 end') -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if terms -%}({{ terms | join('\n            + ') }}){%- else -%}0.0{%- endif -%}
+{%- endmacro %}
+
+{#
     A post's score for `signal`: rows for every language, plus the German rows
     unless the post is English, plus the English rows unless it is German (the
     engine only evaluates the branch a post needs).
@@ -105,12 +130,12 @@
         {%- elif rule.language == 'en' -%}{%- do english.append(rule) -%}
         {%- else -%}{%- do common.append(rule) -%}{%- endif -%}
     {%- endfor -%}
-    ({{ rules_score(common) }}
+    ({{ prefiltered_rules_score(common) }}
         {%- if german %}
-            + case when cw_language = 'en' then 0.0 else {{ rules_score(german) }} end
+            + case when cw_language = 'en' then 0.0 else {{ prefiltered_rules_score(german) }} end
         {%- endif %}
         {%- if english %}
-            + case when cw_language = 'de' then 0.0 else {{ rules_score(english) }} end
+            + case when cw_language = 'de' then 0.0 else {{ prefiltered_rules_score(english) }} end
         {%- endif %})
 {%- endmacro %}
 
@@ -161,10 +186,13 @@ post_text_prepared as (
 
 post_words_counted as (
 
+    -- words are only counted when the source did not say the language
     select
         *,
-        {{ signal_count(rules, 'lang_de') }} as cw_de_words,
-        {{ signal_count(rules, 'lang_en') }} as cw_en_words
+        case when cw_source_language in ('de', 'en') then 0
+            else {{ signal_count(rules, 'lang_de') }} end as cw_de_words,
+        case when cw_source_language in ('de', 'en') then 0
+            else {{ signal_count(rules, 'lang_en') }} end as cw_en_words
 
     from post_text_prepared
 

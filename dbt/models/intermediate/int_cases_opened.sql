@@ -19,6 +19,12 @@ threads as (
 
 ),
 
+brands as (
+
+    select * from {{ ref('stg_config__brands') }}
+
+),
+
 mention_posts as (
 
     select
@@ -52,18 +58,24 @@ mention_posts as (
 cases as (
 
     select
-        platform || ':' || post_id || ':' || brand_key as case_id,
-        platform,
-        brand_key,
-        post_id as opening_post_id,
-        conversation_root_post_id,
-        author_handle as customer_handle,
-        author_key as customer_key,
-        created_at as opened_at,
-        origin
+        mention_posts.platform || ':' || mention_posts.post_id || ':' || mention_posts.brand_key
+            as case_id,
+        mention_posts.platform,
+        mention_posts.brand_key,
+        mention_posts.post_id as opening_post_id,
+        mention_posts.conversation_root_post_id,
+        mention_posts.author_handle as customer_handle,
+        mention_posts.author_key as customer_key,
+        mention_posts.created_at as opened_at,
+        {{ local_timestamp_via('mention_posts.created_at', 'brands.timezone', 'opened_offset') }}
+            as opened_at_local,
+        mention_posts.origin
 
     from mention_posts
-    where mention_rank = 1
+    inner join brands
+        on mention_posts.brand_key = brands.brand_key
+    {{ join_utc_offset('opened_offset', 'mention_posts.brand_key', 'mention_posts.created_at') }}
+    where mention_posts.mention_rank = 1
 
 )
 

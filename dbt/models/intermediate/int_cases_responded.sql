@@ -10,7 +10,13 @@ cases as (
 
 brands as (
 
-    select * from {{ ref('stg_config__brands') }}
+    -- "as of" in local time once per brand, not once per case
+    select
+        *,
+        {{ as_of_timestamp() }} as as_of_at,
+        {{ to_local_timestamp(as_of_timestamp(), 'timezone') }} as as_of_local
+
+    from {{ ref('stg_config__brands') }}
 
 ),
 
@@ -36,7 +42,9 @@ joined as (
         brands.response_window_days,
         first_responses.post_id as first_response_post_id,
         first_responses.responded_at as first_response_at,
-        {{ as_of_timestamp() }} as as_of_at
+        first_responses.responded_at_local as first_response_at_local,
+        brands.as_of_at,
+        brands.as_of_local
 
     from cases
     inner join brands
@@ -60,13 +68,13 @@ clocked as (
     from joined
     inner join calendar as open_day
         on joined.brand_key = open_day.brand_key
-        and {{ calendar_day_of('joined.opened_at', 'joined.timezone', 'open_day') }}
+        and cast(joined.opened_at_local as date) = open_day.local_date
     left join calendar as response_day
         on joined.brand_key = response_day.brand_key
-        and {{ calendar_day_of('joined.first_response_at', 'joined.timezone', 'response_day') }}
+        and cast(joined.first_response_at_local as date) = response_day.local_date
     left join calendar as as_of_day
         on joined.brand_key = as_of_day.brand_key
-        and {{ calendar_day_of('joined.as_of_at', 'joined.timezone', 'as_of_day') }}
+        and cast(joined.as_of_local as date) = as_of_day.local_date
 
 ),
 
@@ -77,8 +85,7 @@ measured as (
         {{ us_to_minutes('frt_us') }} as first_response_minutes,
         {{ us_to_minutes('frt_business_us') }} as first_response_business_minutes,
         {{ us_to_minutes('age_us') }} as age_minutes,
-        {{ us_to_minutes('age_business_us') }} as age_business_minutes,
-        {{ to_local_timestamp('opened_at', 'timezone') }} as opened_at_local
+        {{ us_to_minutes('age_business_us') }} as age_business_minutes
 
     from clocked
 

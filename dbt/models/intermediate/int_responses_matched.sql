@@ -21,6 +21,12 @@ cases as (
 
 ),
 
+brands as (
+
+    select * from {{ ref('stg_config__brands') }}
+
+),
+
 support_replies as (
 
     select
@@ -50,7 +56,10 @@ matched as (
         support_replies.brand_key,
         support_replies.account,
         support_replies.responded_at,
+        {{ local_timestamp_via('support_replies.responded_at', 'brands.timezone', 'responded_offset') }}
+            as responded_at_local,
         cases.opened_at,
+        cases.opened_at_local,
         row_number() over (
             partition by cases.case_id
             order by support_replies.responded_at, support_replies.post_id
@@ -65,6 +74,9 @@ matched as (
         and support_replies.conversation_root_post_id = cases.conversation_root_post_id
         and support_replies.brand_key = cases.brand_key
         and customer_post.author_handle = cases.customer_handle
+    inner join brands
+        on cases.brand_key = brands.brand_key
+    {{ join_utc_offset('responded_offset', 'cases.brand_key', 'support_replies.responded_at') }}
     where support_replies.responded_at >= cases.opened_at
 
 )

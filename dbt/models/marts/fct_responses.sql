@@ -34,7 +34,7 @@ final as (
         responses.brand_key as brand,
         responses.account,
         responses.responded_at,
-        cast({{ to_local_timestamp('responses.responded_at', 'cases.timezone') }} as date) as responded_day,
+        cast(responses.responded_at_local as date) as responded_day,
         responses.is_first_response,
         {{ us_to_minutes(microseconds_between('responses.opened_at', 'responses.responded_at')) }}
             as minutes_since_open,
@@ -54,10 +54,10 @@ final as (
         on responses.case_id = cases.case_id
     inner join calendar as open_day
         on cases.brand_key = open_day.brand_key
-        and {{ calendar_day_of('cases.opened_at', 'cases.timezone', 'open_day') }}
+        and cast(cases.opened_at_local as date) = open_day.local_date
     inner join calendar as response_day
         on cases.brand_key = response_day.brand_key
-        and {{ calendar_day_of('responses.responded_at', 'cases.timezone', 'response_day') }}
+        and cast(responses.responded_at_local as date) = response_day.local_date
     inner join signals
         on responses.platform = signals.platform
         and responses.post_id = signals.post_id
