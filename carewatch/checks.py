@@ -130,7 +130,12 @@ def _suites() -> dict[str, list[Any]]:
     }
 
 
-def _read_for(con: duckdb.DuckDBPyConnection, table: str, expectations: list[Any]):
+# Rows validated at once: a larger table is split into parts by a hash of its row
+# key, so memory stays bounded and every duplicate key still lands in one part.
+CHECK_PART_ROWS = int(os.environ.get("CAREWATCH_CHECK_PART_ROWS") or 500_000)
+
+
+def _columns_for(table: str, expectations: list[Any]) -> list[str]:
     """Only the columns the suite looks at (and the row key): a fraction of the memory."""
     columns = {ROW_KEYS[table]}
     for expectation in expectations:
@@ -138,8 +143,87 @@ def _read_for(con: duckdb.DuckDBPyConnection, table: str, expectations: list[Any
             value = getattr(expectation, key, None)
             if value:
                 columns.add(value)
-    selected = ", ".join(f'"{c}"' for c in sorted(columns))
-    return con.sql(f"select {selected} from ({TABLE_QUERIES[table]})").df()
+    return sorted(columns)
+
+
+def _frames(con: duckdb.DuckDBPyConnection, table: str, expectations: list[Any]):
+    """The table's checked columns as dataframes of at most about CHECK_PART_ROWS rows."""
+    selected = ", ".join(f'"{c}"' for c in _columns_for(table, expectations))
+    query = f"select {selected} from ({TABLE_QUERIES[table]})"
+    rows = con.sql(f"select count(*) from ({TABLE_QUERIES[table]})").fetchone()[0]
+    parts = max(1, -(-rows // CHECK_PART_ROWS))
+    if parts == 1:
+        yield con.sql(query).df()
+        return
+    key = ROW_KEYS[table]
+    for part in range(parts):
+        yield con.sql(f'{query} where hash("{key}") % {parts} = {part}').df()
+
+
+def _merge(first: CheckResult | None, part: CheckResult, counts: dict[str, int]) -> CheckResult:
+    """One result per expectation over all parts: counts summed, samples joined."""
+    if first is None:
+        return part
+    failing = (first.failing_sample + part.failing_sample)[:20]
+    if counts:
+        observed = f"{counts['unexpected']} unexpected of {counts['total']}"
+    else:
+        observed = part.observed
+    return CheckResult(
+        table=first.table,
+        expectation=first.expectation,
+        column=first.column,
+        passed=first.passed and part.passed,
+        observed=observed,
+        failing_sample=failing,
+    )
+
+
+def _validate_table(
+    datasource: Any, table: str, expectations: list[Any], frames
+) -> list[CheckResult]:
+    import great_expectations as gx
+
+    asset = datasource.add_dataframe_asset(name=table)
+    batches = asset.add_batch_definition_whole_dataframe(f"{table}_all")
+    suite = gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations)
+    merged: list[CheckResult | None] = [None] * len(expectations)
+    counts: list[dict[str, int]] = [{} for _ in expectations]
+    for frame in frames:
+        validation = batches.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [ROW_KEYS[table]],
+                "partial_unexpected_count": 20,
+            },
+        )
+        for index, outcome in enumerate(validation.results):
+            config = outcome.expectation_config
+            detail = outcome.result or {}
+            sample = [
+                str(item.get(ROW_KEYS[table]) if isinstance(item, dict) else item)
+                for item in (detail.get("unexpected_index_list") or [])[:20]
+            ]
+            total = detail.get("element_count", len(frame))
+            if "unexpected_count" in detail:
+                tally = counts[index]
+                tally["unexpected"] = tally.get("unexpected", 0) + detail["unexpected_count"]
+                tally["total"] = tally.get("total", 0) + total
+                observed = f"{detail['unexpected_count']} unexpected of {total}"
+            else:
+                observed = json.dumps(detail.get("observed_value"), default=str)
+            part = CheckResult(
+                table=table,
+                expectation=config.type,
+                column=config.kwargs.get("column") or config.kwargs.get("column_A"),
+                passed=bool(outcome.success),
+                observed=observed,
+                failing_sample=sample,
+            )
+            merged[index] = _merge(merged[index], part, counts[index])
+        del frame, validation
+    return [result for result in merged if result is not None]
 
 
 def run_checks(
@@ -159,43 +243,9 @@ def run_checks(
     datasource = context.data_sources.add_pandas(name="carewatch_marts")
     results: list[CheckResult] = []
     for table, expectations in _suites().items():
-        frame = _read_for(con, table, expectations)
-        asset = datasource.add_dataframe_asset(name=table)
-        batch = asset.add_batch_definition_whole_dataframe(f"{table}_all").get_batch(
-            batch_parameters={"dataframe": frame}
+        results.extend(
+            _validate_table(datasource, table, expectations, _frames(con, table, expectations))
         )
-        suite = gx.ExpectationSuite(name=f"{table}_suite", expectations=expectations)
-        validation = batch.validate(
-            suite,
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": [ROW_KEYS[table]],
-                "partial_unexpected_count": 20,
-            },
-        )
-        for outcome in validation.results:
-            config = outcome.expectation_config
-            detail = outcome.result or {}
-            sample = [
-                str(item.get(ROW_KEYS[table]) if isinstance(item, dict) else item)
-                for item in (detail.get("unexpected_index_list") or [])[:20]
-            ]
-            total = detail.get("element_count", len(frame))
-            observed = (
-                f"{detail.get('unexpected_count', 0)} unexpected of {total}"
-                if "unexpected_count" in detail
-                else json.dumps(detail.get("observed_value"), default=str)
-            )
-            results.append(
-                CheckResult(
-                    table=table,
-                    expectation=config.type,
-                    column=config.kwargs.get("column") or config.kwargs.get("column_A"),
-                    passed=bool(outcome.success),
-                    observed=observed,
-                    failing_sample=sample,
-                )
-            )
     results.extend(
         data_level_checks(con, as_of or datetime.now(tz=UTC), settings or QualitySettings())
     )

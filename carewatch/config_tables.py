@@ -14,7 +14,7 @@ watch terms. A handle listed in carewatch.yml always keeps its configured brand.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 
@@ -149,3 +149,14 @@ def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection)
     except Exception:
         con.execute("rollback")
         raise
+
+
+def write_run_context(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
+    """The build's "as of" instant as data (`carewatch_config.run_context`), not a dbt
+    var: a var that changes every cycle would make dbt re-parse the whole project."""
+    con.execute(f"create schema if not exists {CONFIG_SCHEMA}")
+    con.execute(
+        f"create or replace table {CONFIG_SCHEMA}.run_context as "
+        "select cast(? as timestamp with time zone) as as_of_at",
+        [as_of],
+    )

@@ -21,6 +21,7 @@ from carewatch.config import CarewatchConfig, QualitySettings
 from carewatch.config_tables import write_config_tables
 from carewatch.publish import REPORTING_FILE, publish_reporting
 from carewatch.quality_page import write_quality_page
+from carewatch.runtime import duckdb_memory_limit
 from carewatch.transform import run_dbt
 from pipelines.loader import LoadSummary, load_records
 
@@ -57,6 +58,9 @@ class Warehouse:
         self.directory.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(self.path))
         try:
+            # a setting, not connect(config=...): dbt may hold the same file open in
+            # this process, and a second open with a different config is refused
+            con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
             yield con
         finally:
             con.close()

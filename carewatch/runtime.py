@@ -17,6 +17,15 @@ QUIET_TELEMETRY = {
 }
 
 
+# DuckDB's memory bound for every carewatch connection (dbt reads the same variable
+# in dbt/profiles.yml): it spills to disk beyond it instead of growing.
+DUCKDB_MEMORY_LIMIT_DEFAULT = "1500MB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get("CAREWATCH_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT_DEFAULT
+
+
 def configure_environment() -> None:
     for key, value in QUIET_TELEMETRY.items():
         os.environ.setdefault(key, value)

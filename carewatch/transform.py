@@ -29,6 +29,19 @@ def dbt_env(warehouse_path: Path) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
+def write_run_context_to(warehouse_path: Path, as_of: datetime) -> None:
+    import duckdb
+
+    from carewatch.config_tables import write_run_context
+
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse_path))
+    try:
+        write_run_context(con, as_of)
+    finally:
+        con.close()
+
+
 def run_dbt(
     command: list[str],
     warehouse_path: Path,
@@ -37,13 +50,14 @@ def run_dbt(
     extra_vars: dict | None = None,
     quiet: bool = True,
 ) -> DbtOutcome:
-    """Invoke dbt (e.g. ["build"]) with the warehouse path and the as-of var."""
+    """Invoke dbt (e.g. ["build"]) on the warehouse; `as_of` goes into the warehouse's
+    run-context table first (the models read it from there)."""
     from dbt.cli.main import dbtRunner
 
     dbt_env(warehouse_path)
-    variables = dict(extra_vars or {})
     if as_of is not None:
-        variables["as_of"] = as_of.isoformat()
+        write_run_context_to(warehouse_path, as_of)
+    variables = dict(extra_vars or {})
     args = [
         *command,
         "--project-dir",

@@ -129,3 +129,43 @@ def test_publish_replaces_the_file_atomically_and_leaves_no_temporary(scratch_wa
         fresh.close()
     leftovers = [p.name for p in scratch_warehouse.directory.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_checks_in_parts_find_a_duplicate_key_and_count_like_one_part(
+    scratch_warehouse, monkeypatch
+):
+    """A table validated in hash parts (bounded memory) reports what one part would:
+    a duplicated key lands in one part, so uniqueness still fails; counts add up."""
+    from carewatch import checks
+
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    with scratch_warehouse.connect() as con:
+        case_id = con.sql("select min(case_id) from marts.fct_complaints").fetchone()[0]
+        con.execute(
+            "insert into marts.fct_complaints select * from marts.fct_complaints where case_id = ?",
+            [case_id],
+        )
+        rows = con.sql("select count(*) from marts.fct_complaints").fetchone()[0]
+
+    def unique_result(report):
+        (result,) = [
+            r
+            for r in report.results
+            if r.table == "fct_complaints" and r.expectation == "expect_column_values_to_be_unique"
+        ]
+        return result
+
+    whole = pipeline.check_models(scratch_warehouse, "one-part", as_of=as_of)
+    monkeypatch.setattr(checks, "CHECK_PART_ROWS", max(1, rows // 7))
+    parted = pipeline.check_models(scratch_warehouse, "seven-parts", as_of=as_of)
+
+    assert not unique_result(parted).passed
+    assert case_id in unique_result(parted).failing_sample
+    assert (
+        unique_result(parted).observed
+        == unique_result(whole).observed
+        == (f"2 unexpected of {rows}")
+    )
+    assert [(r.table, r.expectation, r.column, r.passed, r.observed) for r in parted.results] == [
+        (r.table, r.expectation, r.column, r.passed, r.observed) for r in whole.results
+    ]

@@ -158,11 +158,19 @@
     cast(extract(isodow from {{ value }}) as integer)
 {%- endmacro %}
 
-{# The `as_of` var ("now" for pending and backlog logic) as a UTC timestamp. #}
+{#
+    "As of" (the "now" of pending and backlog logic) as a UTC timestamp: the
+    `as_of` var when given (unit tests, hand-run dbt), else the instant carewatch
+    wrote into `carewatch_config.run_context` before the build (kept out of the
+    vars so partial parsing survives every cycle), else the current time.
+#}
 {% macro as_of_timestamp() -%}
     {%- if var('as_of') -%}
         cast('{{ var("as_of") }}' as timestamp with time zone)
     {%- else -%}
-        current_timestamp
+        coalesce(
+            (select max(as_of_at) from {{ source('carewatch_config', 'run_context') }}),
+            current_timestamp
+        )
     {%- endif -%}
 {%- endmacro %}
