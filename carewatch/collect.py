@@ -127,9 +127,14 @@ def import_file(
     started = time.perf_counter()
     load = LoadSummary(source=source)
     try:
-        load_records(
-            reader(path, **kwargs), source, warehouse_dir, batch_size=batch_size, summary=load
-        )
+        if fmt == "jsonl":  # the vectorised path; it reads the lines Python must with read_jsonl
+            from pipelines.fast_jsonl import load_jsonl_file
+
+            load_jsonl_file(path, warehouse_dir, source=source, progress=progress, summary=load)
+        else:
+            load_records(
+                reader(path, **kwargs), source, warehouse_dir, batch_size=batch_size, summary=load
+            )
     except TwcsFormatError as exc:
         raise ImportFormatError(str(exc)) from exc
     except Exception as exc:  # dlt wraps reader errors raised during extraction

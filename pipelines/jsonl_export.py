@@ -10,15 +10,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pipelines.normalised import Rejected
-from pipelines.reading import iter_json_lines
+from pipelines.reading import json_lines, progress_bar
 
 
 def read_jsonl(path: Path, *, progress: bool | None = None) -> Iterator[dict[str, Any] | Rejected]:
-    source = f"jsonl:{path.name}"
-    for item in iter_json_lines(path, source, progress=progress):
+    with path.open("rb") as handle, progress_bar(path, progress) as bar:
+        yield from jsonl_records(handle, f"jsonl:{path.name}", bar)
+
+
+def jsonl_records(
+    handle: BinaryIO, source: str, bar: Any = None, start: int = 1
+) -> Iterator[dict[str, Any] | Rejected]:
+    """The records of an open JSON Lines stream whose first line is line `start`."""
+    for item in json_lines(handle, source, bar, start):
         if isinstance(item, Rejected):
             yield item
             continue

@@ -75,6 +75,8 @@ def warehouse_pipeline(warehouse_dir: Path, name: str = "carewatch_posts") -> dl
     """A dlt pipeline writing into `<warehouse_dir>/carewatch.duckdb`, state kept beside it."""
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    # every post row carries the load that wrote it: the incremental models' cursor
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     return dlt.pipeline(
         pipeline_name=name,
         destination=dlt.destinations.duckdb(str(warehouse_dir / "carewatch.duckdb")),
@@ -101,6 +103,26 @@ def discovered_accounts_item(
     return dlt.mark.with_hints(table, DISCOVERED_ACCOUNTS_HINTS, create_table_variant=True)
 
 
+class QuarantineFilter:
+    """Counts rejects into a summary and keeps the first of each quarantine id."""
+
+    def __init__(self, summary: LoadSummary) -> None:
+        self.summary = summary
+        self.seen: set[str] = set()
+
+    def fresh(self, bad: Iterable[Rejected]) -> list[Rejected]:
+        fresh = []
+        for item in bad:
+            key = item.as_row(datetime.min)["quarantine_id"]
+            if key not in self.seen:
+                self.seen.add(key)
+                fresh.append(item)
+            self.summary.quarantined += 1
+            if self.summary.quarantined <= 5:
+                log.warning("quarantined a record from %s: %s", item.source, item.reason)
+        return fresh
+
+
 def raw_items(
     records: Iterable[Any],
     source: str,
@@ -118,7 +140,7 @@ def raw_items(
     """
     keyer = keyer or customer_keyer(customer_key_secret())
     discovered: dict[tuple[str, str], DiscoveredAccount] = {}
-    seen_quarantine: set[str] = set()
+    quarantine = QuarantineFilter(summary)
 
     def posts_only() -> Iterator[Any]:
         for record in records:
@@ -131,15 +153,7 @@ def raw_items(
         if valid:
             summary.loaded += len(valid)
             yield posts_to_arrow(valid, keyer)
-        fresh = []
-        for item in bad:
-            key = item.as_row(datetime.min)["quarantine_id"]
-            if key not in seen_quarantine:
-                seen_quarantine.add(key)
-                fresh.append(item)
-            summary.quarantined += 1
-            if summary.quarantined <= 5:
-                log.warning("quarantined a record from %s: %s", item.source, item.reason)
+        fresh = quarantine.fresh(bad)
         if fresh:
             yield quarantine_item(fresh)
     if discovered:
@@ -177,8 +191,17 @@ def load_records(
     the size of one load, so a 5M-post import stays within what 1M needs.
     """
     summary = summary or LoadSummary(source=source)
+    items = raw_items(records, source, summary, batch_size=batch_size)
+    return run_loads(items, summary, warehouse_dir, posts_per_load=posts_per_load)
+
+
+def run_loads(
+    items: Iterable[Any], summary: LoadSummary, warehouse_dir: Path, *, posts_per_load: int
+) -> LoadSummary:
+    """Feed `items` (as `raw_items` yields them) to dlt, one load per `posts_per_load`
+    posts counted in `summary.loaded`."""
     pipeline = warehouse_pipeline(warehouse_dir)
-    items = iter(raw_items(records, source, summary, batch_size=batch_size))
+    items = iter(items)
     exhausted = False
 
     def one_load() -> Iterator[Any]:

@@ -76,10 +76,13 @@ def _payload(raw: bytes | str) -> str:
     return text
 
 
-def iter_lines(handle: BinaryIO, source: str, bar: Any) -> Iterator[tuple[int, str] | Rejected]:
-    """(line number, text) per non-blank line of a binary file; bad UTF-8 is rejected."""
+def iter_lines(
+    handle: BinaryIO, source: str, bar: Any, start: int = 1
+) -> Iterator[tuple[int, str] | Rejected]:
+    """(line number, text) per non-blank line of a binary file, numbered from `start`;
+    bad UTF-8 is rejected."""
     pending = 0
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in enumerate(handle, start=start):
         pending += len(raw)
         if pending >= _CHUNK:
             bar.update(pending)
@@ -112,18 +115,25 @@ def iter_json_lines(
 ) -> Iterator[tuple[int, Any] | Rejected]:
     """(line number, value) per line of a JSON Lines file; broken lines are rejected."""
     with path.open("rb") as handle, progress_bar(path, progress) as bar:
-        for item in iter_lines(handle, source, bar):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            number, line = item
-            line = line.rstrip("\r\n")
-            try:
-                yield number, loads_line(line)
-            except json.JSONDecodeError as exc:
-                yield Rejected(source, _payload(line), f"broken JSON on line {number}: {exc.msg}")
-            except (ValueError, RecursionError) as exc:
-                yield Rejected(source, _payload(line), f"broken JSON on line {number}: {exc}")
+        yield from json_lines(handle, source, bar)
+
+
+def json_lines(
+    handle: BinaryIO, source: str, bar: Any = None, start: int = 1
+) -> Iterator[tuple[int, Any] | Rejected]:
+    """(line number, value) per line of an open binary stream, numbered from `start`."""
+    for item in iter_lines(handle, source, bar or _NoBar(), start):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        number, line = item
+        line = line.rstrip("\r\n")
+        try:
+            yield number, loads_line(line)
+        except json.JSONDecodeError as exc:
+            yield Rejected(source, _payload(line), f"broken JSON on line {number}: {exc.msg}")
+        except (ValueError, RecursionError) as exc:
+            yield Rejected(source, _payload(line), f"broken JSON on line {number}: {exc}")
 
 
 def _looks_like_json_lines(path: Path) -> bool:
