@@ -68,3 +68,97 @@ def test_a_cycle_classifies_only_new_posts_and_matches_a_full_rebuild(scratch_wa
     incremental = _marts(scratch_warehouse)
     pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
     assert _marts(scratch_warehouse) == incremental
+
+
+def _threads(warehouse) -> list:
+    with warehouse.connect() as con:
+        return con.sql(
+            "select platform, post_id, conversation_root_post_id, reply_depth, "
+            "customer_ancestor_post_id from intermediate.int_posts_threaded order by all"
+        ).fetchall()
+
+
+def _load(warehouse, tmp_path, name: str, posts: list[dict]) -> None:
+    path = tmp_path / f"{name}.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in posts) + "\n", encoding="utf-8")
+    pipeline.load_jsonl(path, warehouse)
+
+
+def test_a_late_parent_rethreads_its_replies_and_a_config_change_rebuilds(
+    scratch_warehouse, tmp_path
+):
+    """Replies that arrived before their parent join its conversation once it
+    arrives (the case moves to the parent); a changed watch-term list rebuilds the
+    mentions. Each incremental cycle equals a full rebuild of the same data."""
+    as_of = pipeline.demo_as_of(DEMO_ARGS["start"], DEMO_ARGS["days"])
+    customer = "kunde_spaet"
+    _load(
+        scratch_warehouse,
+        tmp_path,
+        "orphans",
+        [
+            {
+                "platform": "demo",
+                "post_id": "orphan-reply",
+                "author_handle": customer,
+                "created_at": "2026-05-10T09:30:00Z",
+                "text": "@telekom_hilft immer noch kein Netz, bitte meldet euch",
+                "parent_post_id": "late-root",
+            },
+            {
+                "platform": "demo",
+                "post_id": "orphan-answer",
+                "author_handle": "telekom_hilft",
+                "created_at": "2026-05-10T09:45:00Z",
+                "text": f"@{customer} Das tut uns leid! Schreib uns bitte eine DM. ^AB",
+                "parent_post_id": "orphan-reply",
+            },
+        ],
+    )
+    pipeline.build_models(scratch_warehouse, as_of)
+    with scratch_warehouse.connect() as con:
+        stamps = con.sql(
+            "select count(distinct built_at) from intermediate.int_posts_authored"
+        ).fetchone()[0]
+    assert stamps == 2  # the first build's rows, and only the new posts' rows of this cycle
+
+    _load(
+        scratch_warehouse,
+        tmp_path,
+        "late-parent",
+        [
+            {
+                "platform": "demo",
+                "post_id": "late-root",
+                "author_handle": customer,
+                "created_at": "2026-05-10T09:00:00Z",
+                "text": "@telekom_hilft seit heute morgen kein Netz in Bonn",
+            }
+        ],
+    )
+    pipeline.build_models(scratch_warehouse, as_of)
+    with scratch_warehouse.connect() as con:
+        root = con.sql(
+            "select conversation_root_post_id from intermediate.int_posts_threaded "
+            "where post_id = 'orphan-answer'"
+        ).fetchone()[0]
+        opening = con.sql(
+            "select opening_post_id, first_response_post_id from marts.fct_complaints "
+            "where opening_post_id in ('late-root', 'orphan-reply')"
+        ).fetchall()
+    assert root == "late-root"
+    assert opening == [("late-root", "orphan-answer")]
+    incremental = (_marts(scratch_warehouse), _threads(scratch_warehouse))
+    pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
+    assert (_marts(scratch_warehouse), _threads(scratch_warehouse)) == incremental
+
+    with scratch_warehouse.connect() as con:
+        con.execute(
+            "delete from carewatch_config.brand_terms where brand_key = 'vodafone' "
+            "and term_kind = 'watch'"
+        )
+    pipeline.build_models(scratch_warehouse, as_of)
+    changed_config = _marts(scratch_warehouse)
+    assert changed_config != incremental[0]  # the term change did change the marts
+    pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
+    assert _marts(scratch_warehouse) == changed_config

@@ -38,3 +38,31 @@
     {% endif %}
     {{ return([]) }}
 {% endmacro %}
+
+{# A hash of everything mentions depend on besides the posts (brands, accounts, terms). #}
+{% macro mention_config_version() -%}
+    {{ return(local_md5(
+        relation_version(ref('stg_config__brands'))
+        ~ relation_version(ref('stg_config__brand_terms'))
+        ~ relation_version(ref('stg_config__brand_accounts'))
+    )) }}
+{%- endmacro %}
+
+{#
+    Pre-hook of int_mentions_detected: before an incremental run, drop the rows of
+    the posts it is about to look at again (so a mention that no longer holds goes
+    away), or every row when the brand configuration changed.
+#}
+{% macro forget_mentions_of_rebuilt_posts() -%}
+    {%- if is_incremental() and version_changed(mention_config_version(), 'terms_version') -%}
+        delete from {{ this }}
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+        where (platform, post_id) in (
+            select platform, post_id from {{ ref('int_posts_authored') }}
+            where built_at > {{ watermark() }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

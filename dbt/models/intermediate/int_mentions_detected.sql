@@ -2,8 +2,21 @@
 -- @-mentions one of the brand's accounts or replies to a brand post; otherwise
 -- it is an unaddressed mention when a watch term matches as a word and no
 -- exclusion does (see DECISIONLOG: exclusions apply to watch-term matches only).
+--
+-- Incremental: a run looks at the posts `int_posts_authored` rebuilt since this
+-- model's last run (their earlier mentions are deleted first, so a mention that
+-- no longer holds goes away). A change to brands, accounts or terms rebuilds all.
 -- depends_on: {{ ref('stg_config__brands') }}
 -- depends_on: {{ ref('stg_config__brand_terms') }}
+{%- set terms_version = mention_config_version() %}
+{%- set only_new = is_incremental() and not version_changed(terms_version, 'terms_version') %}
+{{ config(
+    materialized='incremental',
+    unique_key=['platform', 'post_id', 'brand_key'],
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_mentions_of_rebuilt_posts() }}"
+) }}
 with
 
 posts as (
@@ -20,6 +33,9 @@ posts as (
         on authored.platform = staged.platform
         and authored.post_id = staged.post_id
     where authored.is_customer_post
+    {%- if only_new %}
+        and authored.built_at > {{ watermark() }}
+    {%- endif %}
 
 ),
 
@@ -112,7 +128,9 @@ mentions as (
         platform,
         post_id,
         brand_key,
-        case when bool_or(is_addressed) then 'addressed' else 'unaddressed' end as origin
+        case when bool_or(is_addressed) then 'addressed' else 'unaddressed' end as origin,
+        '{{ terms_version }}' as terms_version,
+        {{ build_stamp() }} as built_at
 
     from all_matches
     group by platform, post_id, brand_key

@@ -1,5 +1,19 @@
 -- Each post with its author's brand role (if any) and its parent's author:
 -- the facts that decide "customer post", "brand reply" and "replies to a brand".
+--
+-- Incremental: a run takes the posts of loads newer than the newest it has seen,
+-- plus the replies to them (a late parent changes its replies' parent facts).
+-- A change to the brand accounts rebuilds every row.
+{{ config(
+    materialized='incremental',
+    unique_key=['platform', 'post_id'],
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns'
+) }}
+
+{%- set accounts_version = relation_version(ref('stg_config__brand_accounts')) %}
+{%- set only_new = is_incremental() and not version_changed(accounts_version, 'accounts_version') %}
+
 with
 
 posts as (
@@ -14,24 +28,69 @@ accounts as (
 
 ),
 
+{%- if only_new %}
+
+new_posts as (
+
+    select platform, post_id
+    from posts
+    where load_id > (select coalesce(max(load_id), '') from {{ this }})
+
+),
+
+scope as (
+
+    select platform, post_id from new_posts
+
+    union
+
+    select posts.platform, posts.post_id
+    from posts
+    inner join new_posts
+        on posts.platform = new_posts.platform
+        and posts.parent_post_id = new_posts.post_id
+
+),
+
+scoped_posts as (
+
+    select posts.*
+    from posts
+    inner join scope
+        on posts.platform = scope.platform
+        and posts.post_id = scope.post_id
+
+),
+
+{%- else %}
+
+scoped_posts as (
+
+    select * from posts
+
+),
+
+{%- endif %}
+
 authored as (
 
     -- ids and authorship only: the text stays in staging, read where it is needed,
     -- so this table (one row per post) does not copy every post's text again
     select
-        posts.platform,
-        posts.post_id,
-        posts.parent_post_id,
-        posts.author_handle,
-        posts.author_key,
-        posts.created_at,
+        scoped_posts.platform,
+        scoped_posts.post_id,
+        scoped_posts.parent_post_id,
+        scoped_posts.author_handle,
+        scoped_posts.author_key,
+        scoped_posts.created_at,
+        scoped_posts.load_id,
         accounts.brand_key as author_brand_key,
         accounts.account_role as author_role,
         accounts.account_handle is null as is_customer_post
 
-    from posts
+    from scoped_posts
     left join accounts
-        on posts.author_handle = accounts.account_handle
+        on scoped_posts.author_handle = accounts.account_handle
 
 ),
 
@@ -40,7 +99,9 @@ with_parent as (
     select
         authored.*,
         parent.post_id is not null as parent_in_data,
-        parent_accounts.brand_key as parent_author_brand_key
+        parent_accounts.brand_key as parent_author_brand_key,
+        '{{ accounts_version }}' as accounts_version,
+        {{ build_stamp() }} as built_at
 
     from authored
     left join posts as parent

@@ -28,7 +28,8 @@ renamed as (
         created_at,
 
         -- lineage
-        source as load_source
+        source as load_source,
+        _dlt_load_id as load_id
 
     from source
 
