@@ -61,6 +61,7 @@ class Warehouse:
             # a setting, not connect(config=...): dbt may hold the same file open in
             # this process, and a second open with a different config is refused
             con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+            con.execute("set preserve_insertion_order = false")
             yield con
         finally:
             con.close()

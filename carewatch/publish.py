@@ -42,7 +42,7 @@ def publish_reporting(
         try:
             for table in REPORTING_TABLES:
                 con.execute(
-                    f"create table {alias}.main.{table} as select * from marts.{table} order by all"
+                    f"create table {alias}.main.{table} as select * from marts.{table}"
                 )
             con.execute(
                 f"""create table {alias}.main.publish_info as

@@ -5,9 +5,9 @@
 -- `carewatch classify` compiles too, so the CLI and the models always agree.
 --
 -- Incremental: classification is the costliest step and a post's class only
--- changes when its text or the lexicon does. Each run classifies the posts not
--- yet classified with the current lexicon version (a hash of both seeds), so a
--- lexicon edit reclassifies everything and a normal cycle only the new posts.
+-- changes when its text or the lexicon does. Each run classifies the posts of
+-- loads newer than the newest it has classified (a reloaded post comes back
+-- with its new load); a lexicon edit (a new hash of both seeds) reclassifies all.
 -- depends_on: {{ ref('post_lexicon') }}
 -- depends_on: {{ ref('post_topics') }}
 {{ config(
@@ -20,22 +20,17 @@
 {%- set lexicon_version = local_md5(
     (post_lexicon_rules() | tojson) ~ (post_topic_rules() | tojson)
 ) %}
+{%- set only_new = is_incremental()
+    and 'load_id' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list)
+    and not version_changed(lexicon_version, 'lexicon_version') %}
 
 with
 
 posts as (
 
-    select * from {{ ref('stg_social__posts') }} as staged
-    {%- if is_incremental() and 'lexicon_version' in (
-        adapter.get_columns_in_relation(this) | map(attribute='name') | list
-    ) %}
-    where not exists (
-        select 1
-        from {{ this }} as done
-        where done.platform = staged.platform
-            and done.post_id = staged.post_id
-            and done.lexicon_version = '{{ lexicon_version }}'
-    )
+    select * from {{ ref('stg_social__posts') }}
+    {%- if only_new %}
+    where load_id > (select coalesce(max(load_id), '') from {{ this }})
     {%- endif %}
 
 ),
@@ -44,7 +39,7 @@ posts as (
     relation='posts',
     text='post_text',
     source_language='source_language',
-    keep=['platform', 'post_id']
+    keep=['platform', 'post_id', 'load_id']
 ) }}
 
 select

@@ -29,7 +29,12 @@ renamed as (
 
         -- lineage
         source as load_source,
+        {#- warehouses loaded before dlt stamped our Arrow batches have no load id -#}
+        {%- if '_dlt_load_id' in (adapter.get_columns_in_relation(source('social', 'posts')) | map(attribute='name') | list) %}
         _dlt_load_id as load_id
+        {%- else %}
+        cast(null as varchar) as load_id
+        {%- endif %}
 
     from source
 
