@@ -132,7 +132,7 @@ def _suites() -> dict[str, list[Any]]:
 
 # Rows validated at once: a larger table is split into parts by a hash of its row
 # key, so memory stays bounded and every duplicate key still lands in one part.
-CHECK_PART_ROWS = int(os.environ.get("CAREWATCH_CHECK_PART_ROWS") or 500_000)
+CHECK_PART_ROWS = int(os.environ.get("CAREWATCH_CHECK_PART_ROWS") or 250_000)
 
 
 def _columns_for(table: str, expectations: list[Any]) -> list[str]:

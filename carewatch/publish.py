@@ -41,9 +41,7 @@ def publish_reporting(
         con.execute(f"attach '{temporary}' as {alias}")
         try:
             for table in REPORTING_TABLES:
-                con.execute(
-                    f"create table {alias}.main.{table} as select * from marts.{table}"
-                )
+                con.execute(f"create table {alias}.main.{table} as select * from marts.{table}")
             con.execute(
                 f"""create table {alias}.main.publish_info as
                     select ? as run_id, ? as published_at, ? as as_of""",

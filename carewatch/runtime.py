@@ -19,7 +19,7 @@ QUIET_TELEMETRY = {
 
 # DuckDB's memory bound for every carewatch connection (dbt reads the same variable
 # in dbt/profiles.yml): it spills to disk beyond it instead of growing.
-DUCKDB_MEMORY_LIMIT_DEFAULT = "1500MB"
+DUCKDB_MEMORY_LIMIT_DEFAULT = "1GB"
 
 
 def duckdb_memory_limit() -> str:

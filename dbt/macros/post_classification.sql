@@ -157,8 +157,12 @@
     case_kind, is_complaint, topic, language, asks_private_channel,
     mentions_technician, says_resolved, says_unresolved, address_form, agent,
     uses_emoji, has_small_talk, text_length, complaint_score.
+    `customer_post` (an SQL boolean, null when unknown) spares each side the
+    rules only the other side's posts need: a customer post gets no address form,
+    agent, emoji, small talk or private-channel score, a brand post no kind
+    (other), topic (other), resolved or unresolved. Unknown posts get everything.
 #}
-{% macro post_classification_ctes(relation, text, source_language='null', keep=[]) %}
+{% macro post_classification_ctes(relation, text, source_language='null', keep=[], customer_post='null') %}
     {%- set rules = post_lexicon_rules() -%}
     {%- set topics = post_topic_rules() -%}
     {%- set scored = ['complaint', 'question', 'praise', 'private_channel', 'technician', 'resolved',
@@ -169,6 +173,9 @@
         {%- if rule.signal == 'agent_signature' -%}{%- do signatures.append(rule.pattern) -%}{%- endif -%}
         {%- if rule.signal == 'agent_stopword' -%}{%- do stopwords.append(rule.pattern) -%}{%- endif -%}
     {%- endfor -%}
+    {#- signals only one side's posts use: the other side's posts skip those rules -#}
+    {%- set customer_only = ['complaint', 'question', 'praise', 'resolved', 'unresolved'] -%}
+    {%- set brand_only = ['private_channel', 'formal', 'informal', 'emoji', 'small_talk'] -%}
     {%- set kept = (keep | join(',\n        ') ~ ',') if keep else '' -%}
 
 post_text_prepared as (
@@ -177,6 +184,7 @@ post_text_prepared as (
         {{ kept }}
         {{ text }} as cw_text,
         {{ source_language }} as cw_source_language,
+        cast({{ customer_post }} as boolean) as cw_is_customer,
         {{ normalised_post_text(text) }} as cw_norm,
         {{ text_without_urls(text) }} as cw_plain
 
@@ -220,9 +228,18 @@ post_signals_scored as (
         cw_text,
         cw_language,
         {%- for signal in scored %}
+        {%- if signal in customer_only %}
+        case when cw_is_customer is false then 0.0 else {{ signal_score(rules, signal) }} end
+            as cw_{{ signal }}_score,
+        {%- elif signal in brand_only %}
+        case when cw_is_customer then 0.0 else {{ signal_score(rules, signal) }} end
+            as cw_{{ signal }}_score,
+        {%- else %}
         {{ signal_score(rules, signal) }} as cw_{{ signal }}_score,
+        {%- endif %}
         {%- endfor %}
         case
+            when cw_is_customer is false then 'other'
         {%- for topic, pattern in topics %}
             when {{ regex_matches_ci('cw_norm', sql_string(normalised_pattern(pattern))) }}
                 then '{{ topic }}'
@@ -230,11 +247,11 @@ post_signals_scored as (
             else 'other'
         end as cw_topic,
         {%- if signatures %}
-        coalesce(
+        case when cw_is_customer then null else coalesce(
             {%- for pattern in signatures %}
             {{ regex_capture('cw_plain', sql_string(pattern)) }}{{ ',' if not loop.last }}
             {%- endfor %}
-        ) as cw_agent
+        ) end as cw_agent
         {%- else %}
         cast(null as varchar) as cw_agent
         {%- endif %}

@@ -7,7 +7,8 @@
 -- Incremental: classification is the costliest step and a post's class only
 -- changes when its text or the lexicon does. Each run classifies the posts of
 -- loads newer than the newest it has classified (a reloaded post comes back
--- with its new load); a lexicon edit (a new hash of both seeds) reclassifies all.
+-- with its new load); a lexicon edit (a new hash of both seeds) or a change of
+-- brand accounts (which decide customer or brand rules) reclassifies all.
 -- depends_on: {{ ref('post_lexicon') }}
 -- depends_on: {{ ref('post_topics') }}
 {{ config(
@@ -19,6 +20,7 @@
 
 {%- set lexicon_version = local_md5(
     (post_lexicon_rules() | tojson) ~ (post_topic_rules() | tojson)
+    ~ relation_version(ref('stg_config__brand_accounts'))
 ) %}
 {%- set only_new = is_incremental()
     and 'load_id' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list)
@@ -28,9 +30,16 @@ with
 
 posts as (
 
-    select * from {{ ref('stg_social__posts') }}
+    -- who wrote it decides which rules apply (customer or brand account)
+    select
+        staged.*,
+        accounts.account_handle is null as is_customer_post
+
+    from {{ ref('stg_social__posts') }} as staged
+    left join {{ ref('stg_config__brand_accounts') }} as accounts
+        on staged.author_handle = accounts.account_handle
     {%- if only_new %}
-    where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    where staged.load_id > (select coalesce(max(load_id), '') from {{ this }})
     {%- endif %}
 
 ),
@@ -39,7 +48,8 @@ posts as (
     relation='posts',
     text='post_text',
     source_language='source_language',
-    keep=['platform', 'post_id', 'load_id']
+    keep=['platform', 'post_id', 'load_id'],
+    customer_post='is_customer_post'
 ) }}
 
 select

@@ -23,7 +23,7 @@ signals as (
 
 own_brand as (
 
-    select timezone from {{ ref('stg_config__brands') }}
+    select brand_key, timezone from {{ ref('stg_config__brands') }}
     where is_own_brand
 
 ),
@@ -32,7 +32,8 @@ dated as (
 
     select
         mentions.brand_key as brand,
-        cast({{ to_local_timestamp('posts.created_at', 'own_brand.timezone') }} as date) as day,
+        cast({{ local_timestamp_via('posts.created_at', 'own_brand.timezone', 'own_offset') }} as date)
+            as day,
         mentions.origin,
         signals.is_complaint
 
@@ -44,6 +45,7 @@ dated as (
     inner join signals
         on mentions.platform = signals.platform
         and mentions.post_id = signals.post_id
+    {{ join_utc_offset('own_offset', 'own_brand.brand_key', 'posts.created_at') }}
 
 ),
 
