@@ -14,13 +14,10 @@
 {%- set accounts_version = relation_version(ref('stg_config__brand_accounts')) %}
 {%- set only_new = is_incremental() and not version_changed(accounts_version, 'accounts_version') %}
 
+-- The posts are read from staging where needed rather than through one shared
+-- CTE: DuckDB materialises a CTE read twice, and at millions of posts that copy
+-- (ids, keys, times) outgrew the memory limit and spilled.
 with
-
-posts as (
-
-    select * from {{ ref('stg_social__posts') }}
-
-),
 
 accounts as (
 
@@ -33,7 +30,7 @@ accounts as (
 new_posts as (
 
     select platform, post_id
-    from posts
+    from {{ ref('stg_social__posts') }}
     where load_id > (select coalesce(max(load_id), '') from {{ this }})
 
 ),
@@ -44,18 +41,19 @@ scope as (
 
     union
 
-    select posts.platform, posts.post_id
-    from posts
+    -- the replies to them
+    select replies.platform, replies.post_id
+    from {{ ref('stg_social__posts') }} as replies
     inner join new_posts
-        on posts.platform = new_posts.platform
-        and posts.parent_post_id = new_posts.post_id
+        on replies.platform = new_posts.platform
+        and replies.parent_post_id = new_posts.post_id
 
 ),
 
 scoped_posts as (
 
     select posts.*
-    from posts
+    from {{ ref('stg_social__posts') }} as posts
     inner join scope
         on posts.platform = scope.platform
         and posts.post_id = scope.post_id
@@ -66,7 +64,7 @@ scoped_posts as (
 
 scoped_posts as (
 
-    select * from posts
+    select * from {{ ref('stg_social__posts') }}
 
 ),
 
@@ -104,7 +102,7 @@ with_parent as (
         {{ build_stamp() }} as built_at
 
     from authored
-    left join posts as parent
+    left join {{ ref('stg_social__posts') }} as parent
         on authored.platform = parent.platform
         and authored.parent_post_id = parent.post_id
     left join accounts as parent_accounts
