@@ -917,21 +917,24 @@ class Bench:
         return "\n".join(lines)
 
     def write(self) -> None:
-        RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS_FILE.write_text(json.dumps(self.result, indent=2, default=str) + "\n")
+        results = self.args.results
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps(self.result, indent=2, default=str) + "\n")
 
     def run(self) -> int:
         say(f"carewatch bench: sizes {self.sizes}, workdir {self.workdir}")
         try:
-            self.tiny()
+            if not self.args.sizes_only:
+                self.tiny()
             for size in self.sizes:
                 self.size(size)
                 self.summarise()
                 self.write()
-            self.fixed()
-            self.summarise()
-            self.write()
-            self.incremental()
+            if not self.args.sizes_only:
+                self.fixed()
+                self.summarise()
+                self.write()
+                self.incremental()
         finally:
             start, end = self.result["machine"], code_state()
             if start.get("code_sha1") != end.get("code_sha1"):
@@ -948,7 +951,7 @@ class Bench:
                     shutil.rmtree(path, ignore_errors=True)
         print()
         print(self.table())
-        print(f"\nwritten {RESULTS_FILE}")
+        print(f"\nwritten {self.args.results}")
         return 0 if not self.result["errors"] else 1
 
 
@@ -978,6 +981,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--skip-server", action="store_true", help="no fixed-cost run against a Prefect server"
+    )
+    parser.add_argument(
+        "--sizes-only",
+        action="store_true",
+        help="only the per-size runs and floors (no fixed-cost or incremental stage)",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS_FILE, help="where to write the JSON results"
     )
     parser.add_argument("--days", type=int, default=365, help="days of demo history")
     parser.add_argument("--seed", type=int, default=SEED, help="demo seed")
