@@ -23,10 +23,9 @@ from carewatch.publish import REPORTING_FILE, publish_reporting
 from carewatch.quality_page import write_quality_page
 from carewatch.runtime import duckdb_memory_limit
 from carewatch.transform import run_dbt
-from pipelines.loader import LoadSummary, load_records
+from pipelines.loader import WAREHOUSE_FILE, LoadSummary, load_records
 
 log = logging.getLogger(__name__)
-WAREHOUSE_FILE = "carewatch.duckdb"
 
 
 class QualityGateFailed(RuntimeError):

@@ -28,6 +28,7 @@ import pyarrow as pa
 from carewatch.privacy import customer_key_secret, customer_keyer
 from pipelines.normalised import (
     DISCOVERED_ACCOUNTS_SCHEMA,
+    POST_SCHEMA,
     QUARANTINE_SCHEMA,
     DiscoveredAccount,
     Rejected,
@@ -36,6 +37,7 @@ from pipelines.normalised import (
 )
 
 RAW_DATASET = "raw"
+WAREHOUSE_FILE = "carewatch.duckdb"
 POSTS_TABLE = "posts"
 QUARANTINE_TABLE = "quarantine"
 DISCOVERED_ACCOUNTS_TABLE = "discovered_accounts"
@@ -77,9 +79,11 @@ def warehouse_pipeline(warehouse_dir: Path, name: str = "carewatch_posts") -> dl
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     # every post row carries the load that wrote it: the incremental models' cursor
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    # a merge leaves its slice in raw_staging; emptied, it does not double the file
+    os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
     return dlt.pipeline(
         pipeline_name=name,
-        destination=dlt.destinations.duckdb(str(warehouse_dir / "carewatch.duckdb")),
+        destination=dlt.destinations.duckdb(str(warehouse_dir / WAREHOUSE_FILE)),
         dataset_name=RAW_DATASET,
         pipelines_dir=str(warehouse_dir / ".dlt"),
         progress="log" if os.environ.get("CAREWATCH_PROGRESS") else None,
@@ -195,24 +199,85 @@ def load_records(
     return run_loads(items, summary, warehouse_dir, posts_per_load=posts_per_load)
 
 
+@dlt.resource(name=POSTS_TABLE, primary_key=("platform", "post_id"), write_disposition="append")
+def new_posts_resource(items: Iterable[Any]) -> Iterator[Any]:
+    """Posts whose keys the warehouse does not hold yet: appended, no merge needed."""
+    yield from items
+
+
+def split_known_posts(
+    tables: list[pa.Table], warehouse_dir: Path
+) -> tuple[pa.Table | None, pa.Table | None]:
+    """One slice of post batches as (posts new to `raw.posts`, posts it already holds).
+
+    A merge rewrites staging and deletes by key across the whole table; a fresh post
+    needs neither, so only posts seen before take the merge. Within the slice the
+    last row of a key wins, as a later load would. Callers hold the warehouse lock,
+    so no other writer adds keys between this look-up and the load.
+    """
+    if not tables:
+        return None, None
+    import duckdb
+
+    con = duckdb.connect(str(warehouse_dir / WAREHOUSE_FILE))
+    try:
+        con.register("cw_slice", pa.concat_tables(tables))
+        batch = "cw_slice"
+        distinct = con.sql(
+            "select count(*) = count(distinct (platform, post_id)) from cw_slice"
+        ).fetchone()[0]
+        if not distinct:
+            batch = """(select * exclude (cw_row, cw_rank) from (
+                select *, row_number() over (
+                    partition by platform, post_id order by cw_row desc) as cw_rank
+                from (select *, row_number() over () as cw_row from cw_slice))
+                where cw_rank = 1)"""
+        known_table = con.sql(
+            "select count(*) from information_schema.tables "
+            f"where table_schema = '{RAW_DATASET}' and table_name = '{POSTS_TABLE}'"
+        ).fetchone()[0]
+        if not known_table:
+            return con.sql(f"select * from {batch}").to_arrow_table().cast(POST_SCHEMA), None
+        held = f"""exists (select 1 from {RAW_DATASET}.{POSTS_TABLE} as held
+            where held.platform = b.platform and held.post_id = b.post_id)"""
+        fresh = con.sql(f"select * from {batch} as b where not {held}").to_arrow_table()
+        known = con.sql(f"select * from {batch} as b where {held}").to_arrow_table()
+    finally:
+        con.close()
+    return (
+        fresh.cast(POST_SCHEMA) if fresh.num_rows else None,
+        known.cast(POST_SCHEMA) if known.num_rows else None,
+    )
+
+
 def run_loads(
     items: Iterable[Any], summary: LoadSummary, warehouse_dir: Path, *, posts_per_load: int
 ) -> LoadSummary:
-    """Feed `items` (as `raw_items` yields them) to dlt, one load per `posts_per_load`
-    posts counted in `summary.loaded`."""
+    """Feed `items` (as `raw_items` yields them) to dlt, one slice per `posts_per_load`
+    posts counted in `summary.loaded`: posts new to the warehouse are appended,
+    posts it already holds are merged on (platform, post_id)."""
     pipeline = warehouse_pipeline(warehouse_dir)
     items = iter(items)
     exhausted = False
 
-    def one_load() -> Iterator[Any]:
+    def one_slice() -> tuple[list[pa.Table], list[Any]]:
         nonlocal exhausted
+        posts: list[pa.Table] = []
+        others: list[Any] = []  # quarantine and discovered accounts, routed by their hints
         start = summary.loaded
         for item in items:
-            yield item
+            (posts if isinstance(item, pa.Table) else others).append(item)
             if summary.loaded - start >= posts_per_load:
-                return
+                return posts, others
         exhausted = True
+        return posts, others
 
     while not exhausted:
-        pipeline.run(posts_resource(one_load()))
+        posts, others = one_slice()
+        fresh, known = split_known_posts(posts, warehouse_dir)
+        del posts
+        if fresh is not None or others:
+            pipeline.run(new_posts_resource([t for t in (fresh, *others) if t is not None]))
+        if known is not None:
+            pipeline.run(posts_resource([known]))
     return summary

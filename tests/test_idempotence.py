@@ -14,14 +14,15 @@ BUILD_STAMPS = {"built_at", "load_id"}
 
 
 def _snapshot(path) -> dict[str, tuple[int, int]]:
-    """(row count, order-independent content hash) of every table, dlt bookkeeping and
-    build stamps excluded."""
+    """(row count, order-independent content hash) of every table; dlt bookkeeping, its
+    staging dataset and build stamps excluded."""
     # not read_only: dbt-duckdb keeps this file open in this process (same configuration only)
     con = duckdb.connect(str(path))
     try:
         tables = con.sql(
             "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_name not like '\\_dlt%' escape '\\'"
+            "where table_type = 'BASE TABLE' and table_name not like '\\_dlt%' escape '\\' "
+            "and table_schema <> 'raw_staging'"
         ).fetchall()
         snapshot = {}
         for schema, table in tables:
