@@ -26,6 +26,7 @@ import dlt
 import pyarrow as pa
 
 from carewatch.privacy import customer_key_secret, customer_keyer
+from carewatch.runtime import duckdb_memory_limit
 from pipelines.normalised import (
     DISCOVERED_ACCOUNTS_SCHEMA,
     POST_SCHEMA,
@@ -213,41 +214,51 @@ def split_known_posts(
     A merge rewrites staging and deletes by key across the whole table; a fresh post
     needs neither, so only posts seen before take the merge. Within the slice the
     last row of a key wins, as a later load would. Callers hold the warehouse lock,
-    so no other writer adds keys between this look-up and the load.
+    so no other writer adds keys between this look-up and the load. Only the keys
+    go to DuckDB; the rows are split with Arrow, without copies when all are new.
     """
     if not tables:
         return None, None
     import duckdb
+    import pyarrow.compute as pc
 
+    table = pa.concat_tables(tables)
+    keys = pa.table(
+        {
+            "cw_key": pc.binary_join_element_wise(table["platform"], table["post_id"], "\x1f"),
+            "cw_row": pa.array(range(table.num_rows), pa.int64()),
+        }
+    )
     con = duckdb.connect(str(warehouse_dir / WAREHOUSE_FILE))
     try:
-        con.register("cw_slice", pa.concat_tables(tables))
-        batch = "cw_slice"
-        distinct = con.sql(
-            "select count(*) = count(distinct (platform, post_id)) from cw_slice"
-        ).fetchone()[0]
-        if not distinct:
-            batch = """(select * exclude (cw_row, cw_rank) from (
-                select *, row_number() over (
-                    partition by platform, post_id order by cw_row desc) as cw_rank
-                from (select *, row_number() over () as cw_row from cw_slice))
-                where cw_rank = 1)"""
-        known_table = con.sql(
+        con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+        con.register("cw_keys", keys)
+        if pc.count_distinct(keys["cw_key"]).as_py() < table.num_rows:
+            last_rows = con.sql(
+                "select max(cw_row) as cw_row from cw_keys group by cw_key order by 1"
+            ).to_arrow_table()["cw_row"]
+            table, keys = table.take(last_rows), keys.take(last_rows)
+            con.register("cw_keys", keys)
+        has_posts = con.sql(
             "select count(*) from information_schema.tables "
             f"where table_schema = '{RAW_DATASET}' and table_name = '{POSTS_TABLE}'"
         ).fetchone()[0]
-        if not known_table:
-            return con.sql(f"select * from {batch}").to_arrow_table().cast(POST_SCHEMA), None
-        held = f"""exists (select 1 from {RAW_DATASET}.{POSTS_TABLE} as held
-            where held.platform = b.platform and held.post_id = b.post_id)"""
-        fresh = con.sql(f"select * from {batch} as b where not {held}").to_arrow_table()
-        known = con.sql(f"select * from {batch} as b where {held}").to_arrow_table()
+        held = (
+            con.sql(
+                f"""select cw_key from cw_keys where cw_key in (
+                    select platform || chr(31) || post_id from {RAW_DATASET}.{POSTS_TABLE})"""
+            ).to_arrow_table()["cw_key"]
+            if has_posts
+            else pa.array([], pa.string())
+        )
     finally:
         con.close()
-    return (
-        fresh.cast(POST_SCHEMA) if fresh.num_rows else None,
-        known.cast(POST_SCHEMA) if known.num_rows else None,
-    )
+    table = table.cast(POST_SCHEMA)
+    if len(held) == 0:
+        return table, None
+    known = pc.is_in(keys["cw_key"], value_set=pc.unique(held))
+    fresh = table.filter(pc.invert(known))
+    return (fresh if fresh.num_rows else None), table.filter(known)
 
 
 def run_loads(

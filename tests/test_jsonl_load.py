@@ -79,3 +79,31 @@ def test_large_imports_split_into_several_loads_without_loss_or_doubles(tmp_path
         assert con.sql("select count(*) from raw.quarantine").fetchone() == (1,)
     finally:
         con.close()
+
+
+def test_a_slice_appends_new_posts_merges_known_ones_and_keeps_the_last_duplicate(tmp_path):
+    """Posts new to the warehouse are appended, posts it holds are merged (updated in
+    place), and of two rows with one key in a slice the later one is loaded."""
+    from pipelines.loader import load_records
+
+    warehouse = Warehouse(tmp_path / "warehouse")
+    load_records(iter([_post("1"), _post("2")]), "test", warehouse.directory)
+    second = [
+        _post("2", text="@telekom_hilft geht wieder, danke"),  # known: merged
+        _post("3", text="@telekom_hilft erste Fassung"),
+        _post("3", text="@telekom_hilft zweite Fassung"),  # same key, later row wins
+    ]
+    summary = load_records(iter(second), "test", warehouse.directory)
+    assert summary.loaded == 3
+    con = duckdb.connect(str(warehouse.path), read_only=True)
+    try:
+        rows = con.sql("select post_id, text from raw.posts order by post_id").fetchall()
+        staged = con.sql("select count(*) from raw_staging.posts").fetchone()[0]
+    finally:
+        con.close()
+    assert rows == [
+        ("1", "@telekom_hilft seit heute kein Netz"),
+        ("2", "@telekom_hilft geht wieder, danke"),
+        ("3", "@telekom_hilft zweite Fassung"),
+    ]
+    assert staged == 0  # the merge's staging copy is emptied
