@@ -45,7 +45,7 @@ CHUNK_BYTES = 32 << 20
 MIN_PIECE_LINES = 1024
 # As load_records: the peak is DuckDB's merge in dlt's load step, which grows with
 # the posts of one load; 1M a load saves ~1 s a load but peaks ~0.35 GB higher.
-POSTS_PER_LOAD = 500_000
+POSTS_PER_LOAD = 250_000
 
 _TEXT_FIELDS = (
     "platform",

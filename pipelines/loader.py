@@ -187,7 +187,7 @@ def load_records(
     warehouse_dir: Path,
     *,
     batch_size: int = 50_000,
-    posts_per_load: int = 500_000,
+    posts_per_load: int = 250_000,
     summary: LoadSummary | None = None,
 ) -> LoadSummary:
     """Validate and load normalised records; bad ones go to quarantine.
@@ -225,7 +225,8 @@ def split_known_posts(
     table = pa.concat_tables(tables)
     keys = pa.table(
         {
-            "cw_key": pc.binary_join_element_wise(table["platform"], table["post_id"], "\x1f"),
+            "platform": table["platform"],
+            "post_id": table["post_id"],
             "cw_row": pa.array(range(table.num_rows), pa.int64()),
         }
     )
@@ -233,30 +234,32 @@ def split_known_posts(
     try:
         con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
         con.register("cw_keys", keys)
-        if pc.count_distinct(keys["cw_key"]).as_py() < table.num_rows:
-            last_rows = con.sql(
-                "select max(cw_row) as cw_row from cw_keys group by cw_key order by 1"
-            ).to_arrow_table()["cw_row"]
+        last_rows = con.sql(
+            "select max(cw_row) as cw_row from cw_keys group by platform, post_id order by 1"
+        ).to_arrow_table()["cw_row"]
+        if len(last_rows) < table.num_rows:
             table, keys = table.take(last_rows), keys.take(last_rows)
             con.register("cw_keys", keys)
         has_posts = con.sql(
             "select count(*) from information_schema.tables "
             f"where table_schema = '{RAW_DATASET}' and table_name = '{POSTS_TABLE}'"
         ).fetchone()[0]
-        held = (
+        # the slice's keys are the small side of the join: the table is only streamed
+        held_rows = (
             con.sql(
-                f"""select cw_key from cw_keys where cw_key in (
-                    select platform || chr(31) || post_id from {RAW_DATASET}.{POSTS_TABLE})"""
-            ).to_arrow_table()["cw_key"]
+                f"""select cw_keys.cw_row from cw_keys
+                    semi join {RAW_DATASET}.{POSTS_TABLE} as held
+                        on held.platform = cw_keys.platform and held.post_id = cw_keys.post_id"""
+            ).to_arrow_table()["cw_row"]
             if has_posts
-            else pa.array([], pa.string())
+            else pa.array([], pa.int64())
         )
     finally:
         con.close()
     table = table.cast(POST_SCHEMA)
-    if len(held) == 0:
+    if len(held_rows) == 0:
         return table, None
-    known = pc.is_in(keys["cw_key"], value_set=pc.unique(held))
+    known = pc.is_in(keys["cw_row"], value_set=held_rows)
     fresh = table.filter(pc.invert(known))
     return (fresh if fresh.num_rows else None), table.filter(known)
 
@@ -291,4 +294,7 @@ def run_loads(
             pipeline.run(new_posts_resource([t for t in (fresh, *others) if t is not None]))
         if known is not None:
             pipeline.run(posts_resource([known]))
+        del fresh, known, others
+        # Arrow's allocator keeps freed buffers for reuse; hand them back between slices
+        pa.default_memory_pool().release_unused()
     return summary
