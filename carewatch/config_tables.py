@@ -17,6 +17,7 @@ import re
 from datetime import date, datetime
 
 import duckdb
+import pyarrow as pa
 
 from carewatch.config import Account, Brand, CarewatchConfig
 
@@ -74,6 +75,20 @@ def _brand_key(handle: str, taken: set[str]) -> str:
     return key
 
 
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Rows into `table` in one statement: executemany runs one insert per row, and with
+    thousands of holiday rows (one set per discovered brand) that outgrew the memory limit."""
+    if not rows:
+        return
+    columns = [c[0] for c in con.sql(f"select * from {table} limit 0").description]
+    batch = pa.table({name: [row[i] for row in rows] for i, name in enumerate(columns)})
+    con.register("cw_config_rows", batch)
+    try:
+        con.execute(f"insert into {table} select * from cw_config_rows")
+    finally:
+        con.unregister("cw_config_rows")
+
+
 def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection) -> None:
     all_brands = (*config.brands, *discovered_brands(config, con))
     brands = [
@@ -119,32 +134,32 @@ def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection)
                 holiday_country varchar not null, holiday_subdivision varchar,
                 sla_target_minutes integer not null, response_window_days integer not null)"""
         )
-        con.executemany(f"insert into {s}.brands values (?, ?, ?, ?, ?, ?, ?, ?)", brands)
+        _insert_rows(con, f"{s}.brands", brands)
         con.execute(
             f"""create or replace table {s}.brand_accounts (
                 brand_key varchar not null, handle varchar primary key, role varchar not null)"""
         )
-        con.executemany(f"insert into {s}.brand_accounts values (?, ?, ?)", accounts)
+        _insert_rows(con, f"{s}.brand_accounts", accounts)
         con.execute(
             f"""create or replace table {s}.brand_terms (
                 brand_key varchar not null, term varchar not null,
                 term_kind varchar not null, term_pattern varchar not null)"""
         )
         if terms:
-            con.executemany(f"insert into {s}.brand_terms values (?, ?, ?, ?)", terms)
+            _insert_rows(con, f"{s}.brand_terms", terms)
         con.execute(
             f"""create or replace table {s}.service_hours (
                 brand_key varchar not null, iso_weekday integer not null,
                 opens_minute integer not null, closes_minute integer not null)"""
         )
         if hours:
-            con.executemany(f"insert into {s}.service_hours values (?, ?, ?, ?)", hours)
+            _insert_rows(con, f"{s}.service_hours", hours)
         con.execute(
             f"""create or replace table {s}.holidays (
                 brand_key varchar not null, holiday_date date not null,
                 holiday_name varchar not null)"""
         )
-        con.executemany(f"insert into {s}.holidays values (?, ?, ?)", holidays)
+        _insert_rows(con, f"{s}.holidays", holidays)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
