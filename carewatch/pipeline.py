@@ -21,7 +21,7 @@ from carewatch.config import CarewatchConfig, QualitySettings
 from carewatch.config_tables import write_config_tables
 from carewatch.publish import REPORTING_FILE, publish_reporting
 from carewatch.quality_page import write_quality_page
-from carewatch.runtime import duckdb_memory_limit
+from carewatch.runtime import open_warehouse
 from carewatch.transform import run_dbt
 from pipelines.loader import WAREHOUSE_FILE, LoadSummary, load_records
 
@@ -54,16 +54,8 @@ class Warehouse:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path))
-        try:
-            # a setting, not connect(config=...): dbt may hold the same file open in
-            # this process, and a second open with a different config is refused
-            con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
-            con.execute("set preserve_insertion_order = false")
+        with open_warehouse(self.path) as con:
             yield con
-        finally:
-            con.close()
 
 
 def sync_config(config: CarewatchConfig, warehouse: Warehouse) -> None:

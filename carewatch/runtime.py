@@ -4,7 +4,10 @@ no telemetry, and Prefect's home inside the project (ephemeral mode)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +27,24 @@ DUCKDB_MEMORY_LIMIT_DEFAULT = "1GB"
 
 def duckdb_memory_limit() -> str:
     return os.environ.get("CAREWATCH_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT_DEFAULT
+
+
+@contextmanager
+def open_warehouse(path: Path) -> Iterator[Any]:
+    """A DuckDB connection to a warehouse file with carewatch's bounds: the memory limit
+    and no insertion-order preservation (no step relies on row order)."""
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        # settings, not connect(config=...): dbt may hold the same file open in this
+        # process, and a second open with a different config is refused
+        con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+        con.execute("set preserve_insertion_order = false")
+        yield con
+    finally:
+        con.close()
 
 
 def configure_environment() -> None:

@@ -30,16 +30,11 @@ def dbt_env(warehouse_path: Path) -> None:
 
 
 def write_run_context_to(warehouse_path: Path, as_of: datetime) -> None:
-    import duckdb
-
     from carewatch.config_tables import write_run_context
+    from carewatch.runtime import open_warehouse
 
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse_path))
-    try:
+    with open_warehouse(warehouse_path) as con:
         write_run_context(con, as_of)
-    finally:
-        con.close()
 
 
 def run_dbt(

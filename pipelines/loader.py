@@ -26,7 +26,7 @@ import dlt
 import pyarrow as pa
 
 from carewatch.privacy import customer_key_secret, customer_keyer
-from carewatch.runtime import duckdb_memory_limit
+from carewatch.runtime import open_warehouse
 from pipelines.normalised import (
     DISCOVERED_ACCOUNTS_SCHEMA,
     POST_SCHEMA,
@@ -219,7 +219,6 @@ def split_known_posts(
     """
     if not tables:
         return None, None
-    import duckdb
     import pyarrow.compute as pc
 
     table = pa.concat_tables(tables)
@@ -230,9 +229,7 @@ def split_known_posts(
             "cw_row": pa.array(range(table.num_rows), pa.int64()),
         }
     )
-    con = duckdb.connect(str(warehouse_dir / WAREHOUSE_FILE))
-    try:
-        con.execute(f"set memory_limit = '{duckdb_memory_limit()}'")
+    with open_warehouse(warehouse_dir / WAREHOUSE_FILE) as con:
         con.register("cw_keys", keys)
         last_rows = con.sql(
             "select max(cw_row) as cw_row from cw_keys group by platform, post_id order by 1"
@@ -254,8 +251,6 @@ def split_known_posts(
             if has_posts
             else pa.array([], pa.int64())
         )
-    finally:
-        con.close()
     table = table.cast(POST_SCHEMA)
     if len(held_rows) == 0:
         return table, None
