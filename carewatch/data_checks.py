@@ -20,13 +20,17 @@ from carewatch.config import QualitySettings
 
 
 def data_level_checks(
-    con: duckdb.DuckDBPyConnection, as_of: datetime, settings: QualitySettings
+    con: duckdb.DuckDBPyConnection,
+    as_of: datetime,
+    settings: QualitySettings,
+    changed_since: datetime | None = None,
 ) -> list[CheckResult]:
+    """changed_since limits the lineage check to rows rebuilt after it."""
     return [
         _freshness(con, as_of, settings),
         *_volume(con, as_of, settings),
         *_frt_drift(con, as_of, settings),
-        *_lineage(con),
+        *_lineage(con, changed_since),
     ]
 
 
@@ -158,14 +162,18 @@ LINEAGE = {
 }
 
 
-def _lineage(con) -> list[CheckResult]:
+def _lineage(con, changed_since: datetime | None = None) -> list[CheckResult]:
     """Every reporting row traces back to a raw post (referential integrity)."""
     results = []
+    scope = "" if changed_since is None else "where t.built_at > cast(? as timestamp)"
+    params = None if changed_since is None else [changed_since]
     for table, column in LINEAGE.items():
         orphans = con.sql(
             f"""select t.platform || ':' || t.{column}
                 from marts.{table} as t
-                anti join raw.posts as p on p.platform = t.platform and p.post_id = t.{column}"""
+                anti join raw.posts as p on p.platform = t.platform and p.post_id = t.{column}
+                {scope}""",
+            params=params,
         ).fetchall()
         total = con.sql(f"select count(*) from marts.{table}").fetchone()[0]
         results.append(

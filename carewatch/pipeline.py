@@ -101,10 +101,14 @@ def check_models(
     as_of: datetime | None = None,
     settings: QualitySettings | None = None,
     site_dir: Path | None = None,
+    changed_only: bool = False,
 ) -> CheckReport:
-    """Run every check, record it, and (with site_dir) refresh site/quality/index.html."""
+    """Run every check, record it, and (with site_dir) refresh site/quality/index.html.
+
+    changed_only (the scheduled cycle): fact rows rebuilt since the last pass only.
+    """
     with warehouse.connect() as con:
-        report = run_checks(con, run_id, as_of=as_of, settings=settings)
+        report = run_checks(con, run_id, as_of=as_of, settings=settings, changed_only=changed_only)
         if site_dir is not None:
             write_quality_page(con, site_dir / "quality" / "index.html")
     return report

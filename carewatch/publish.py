@@ -24,6 +24,8 @@ REPORTING_TABLES = (
     "agent_tone_daily",
 )
 REPORTING_FILE = "reporting.duckdb"
+# incremental models' build stamps: warehouse bookkeeping, not for readers
+BUILD_STAMP_COLUMNS = ("built_at", "config_version")
 
 
 def publish_reporting(
@@ -41,7 +43,10 @@ def publish_reporting(
         con.execute(f"attach '{temporary}' as {alias}")
         try:
             for table in REPORTING_TABLES:
-                con.execute(f"create table {alias}.main.{table} as select * from marts.{table}")
+                columns = ", ".join(f'"{c}"' for c in reader_columns(con, table))
+                con.execute(
+                    f"create table {alias}.main.{table} as select {columns} from marts.{table}"
+                )
             con.execute(
                 f"""create table {alias}.main.publish_info as
                     select ? as run_id, ? as published_at, ? as as_of""",
@@ -56,3 +61,14 @@ def publish_reporting(
         if temporary.exists():
             temporary.unlink()
     return target
+
+
+def reader_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """A mart's columns in order, without the build stamps."""
+    rows = con.execute(
+        """select column_name from information_schema.columns
+           where table_catalog = current_database() and table_schema = 'marts'
+             and table_name = ? order by ordinal_position""",
+        [table],
+    ).fetchall()
+    return [name for (name,) in rows if name not in BUILD_STAMP_COLUMNS]

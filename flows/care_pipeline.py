@@ -57,6 +57,7 @@ def checks_task(
         as_of=as_of,
         settings=load_config(config_path).quality,
         site_dir=Path(site_dir),
+        changed_only=True,  # rows rebuilt since the last pass; `carewatch checks` checks all
     )
     for warning in report.warnings:
         get_run_logger().warning("check warning: %s", warning.describe())

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 
 from carewatch import pipeline
+from carewatch.publish import reader_columns
 from tests.conftest import DEMO_ARGS
 
 
 def _marts(warehouse) -> dict[str, list]:
+    """The marts as readers get them (build stamps left out, as publish does)."""
     with warehouse.connect() as con:
         return {
-            table: con.sql(f"select * from marts.{table} order by all").fetchall()
+            table: con.sql(
+                f"select {', '.join(reader_columns(con, table))} from marts.{table} order by all"
+            ).fetchall()
             for table in ("fct_complaints", "fct_responses", "fct_follow_ups", "sla_daily")
         }
 
@@ -61,7 +65,20 @@ def test_a_cycle_classifies_only_new_posts_and_matches_a_full_rebuild(scratch_wa
         new_case = con.sql(
             "select is_complaint from marts.fct_complaints where opening_post_id = 'new-case-1'"
         ).fetchone()
+        # the case models recomputed the two touched conversations, nothing else
+        recomputed, total = con.sql(
+            "select count(*) filter (where built_at = (select max(built_at) "
+            "from intermediate.int_cases_followed_up)), count(*) "
+            "from intermediate.int_cases_followed_up"
+        ).fetchone()
+        touched_cases = con.sql(
+            "select count(*) from intermediate.int_cases_opened where conversation_root_post_id in "
+            "(select conversation_root_post_id from intermediate.int_posts_threaded "
+            "where post_id in ('late-reply-1', 'new-case-1'))"
+        ).fetchone()[0]
     assert (version, rows) == (old_version[0], old_version[1] + 2)
+    assert recomputed == touched_cases >= 2
+    assert total > 10 * recomputed
     assert answered == "late-reply-1"
     assert new_case == (True,)
 

@@ -169,3 +169,35 @@ def test_checks_in_parts_find_a_duplicate_key_and_count_like_one_part(
     assert [(r.table, r.expectation, r.column, r.passed, r.observed) for r in parted.results] == [
         (r.table, r.expectation, r.column, r.passed, r.observed) for r in whole.results
     ]
+
+
+def test_the_cycle_checks_only_rows_rebuilt_since_the_last_pass(scratch_warehouse):
+    """changed_only (the scheduled cycle) validates the fact rows stamped after the
+    last passing check, with every row sharing a key: a new duplicate of an old
+    key is caught, and the untouched rows are not read again."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    assert pipeline.check_models(scratch_warehouse, "full-pass", as_of=as_of).passed
+    with scratch_warehouse.connect() as con:
+        post_id = con.sql("select min(post_id) from marts.fct_responses").fetchone()[0]
+        con.execute(
+            "insert into marts.fct_responses select * replace "
+            "(built_at + interval 1 minute as built_at) "
+            "from marts.fct_responses where post_id = ?",
+            [post_id],
+        )
+    report = pipeline.check_models(scratch_warehouse, "cycle", as_of=as_of, changed_only=True)
+    by_check = {(r.table, r.expectation, r.column): r for r in report.results}
+    unique = by_check[("fct_responses", "expect_column_values_to_be_unique", "post_id")]
+    assert not unique.passed
+    assert unique.failing_sample == [post_id, post_id]
+    assert unique.observed == "2 unexpected of 2"  # the new row and the old one with its key
+    complaints = by_check[("fct_complaints", "expect_column_values_to_not_be_null", "case_id")]
+    assert complaints.observed == "0 unexpected of 0"  # nothing there was rebuilt
+
+    with scratch_warehouse.connect() as con:
+        con.execute(
+            "delete from marts.fct_responses where post_id = ? and built_at = "
+            "(select max(built_at) from marts.fct_responses)",
+            [post_id],
+        )
+    assert pipeline.check_models(scratch_warehouse, "fixed", as_of=as_of, changed_only=True).passed

@@ -1,10 +1,21 @@
 -- The customer's own posts that belong to each case: the opening post and every
 -- later post by the same customer in the same conversation.
+--
+-- Incremental by conversation (macros/conversation_scope.sql).
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_conversations('post_id') }}"
+) }}
 with
 
 cases as (
 
     select * from {{ ref('int_cases_opened') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
@@ -18,6 +29,7 @@ posts as (
 threads as (
 
     select * from {{ ref('int_posts_threaded') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
@@ -28,7 +40,8 @@ case_posts as (
         posts.platform,
         posts.post_id,
         posts.created_at,
-        posts.post_id = cases.opening_post_id as is_opening_post
+        posts.post_id = cases.opening_post_id as is_opening_post,
+        {{ case_build_columns() }}
 
     from cases
     inner join threads

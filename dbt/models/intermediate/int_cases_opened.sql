@@ -1,4 +1,15 @@
 -- A case is the first mention of a brand by a customer in a conversation.
+--
+-- Incremental by conversation (macros/conversation_scope.sql): a run recomputes
+-- the conversations re-threaded since its last run.
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_conversations('opening_post_id') }}"
+) }}
 with
 
 mentions as (
@@ -16,6 +27,7 @@ posts as (
 threads as (
 
     select * from {{ ref('int_posts_threaded') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
@@ -69,7 +81,8 @@ cases as (
         mention_posts.created_at as opened_at,
         {{ local_timestamp_via('mention_posts.created_at', 'brands.timezone', 'opened_offset') }}
             as opened_at_local,
-        mention_posts.origin
+        mention_posts.origin,
+        {{ case_build_columns() }}
 
     from mention_posts
     inner join brands

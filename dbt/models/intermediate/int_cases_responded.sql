@@ -1,22 +1,40 @@
 -- Each case with its first response and first response time, in calendar and
--- business minutes, plus its business age "as of" for unanswered cases.
+-- business minutes. What depends on "as of" (age, pending or breached) is left
+-- to fct_complaints, so these rows stay valid from one run to the next.
+--
+-- Incremental by conversation (macros/conversation_scope.sql).
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_conversations('opening_post_id') }}"
+) }}
 with
 
 cases as (
 
-    select * from {{ ref('int_cases_opened') }}
+    select
+        case_id,
+        platform,
+        brand_key,
+        opening_post_id,
+        conversation_root_post_id,
+        customer_handle,
+        customer_key,
+        opened_at,
+        opened_at_local,
+        origin
+
+    from {{ ref('int_cases_opened') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
 brands as (
 
-    -- "as of" in local time once per brand, not once per case
-    select
-        *,
-        {{ as_of_timestamp() }} as as_of_at,
-        {{ to_local_timestamp(as_of_timestamp(), 'timezone') }} as as_of_local
-
-    from {{ ref('stg_config__brands') }}
+    select * from {{ ref('stg_config__brands') }}
 
 ),
 
@@ -24,6 +42,7 @@ first_responses as (
 
     select * from {{ ref('int_responses_matched') }}
     where is_first_response
+        and {{ in_changed_conversations(since) }}
 
 ),
 
@@ -42,9 +61,7 @@ joined as (
         brands.response_window_days,
         first_responses.post_id as first_response_post_id,
         first_responses.responded_at as first_response_at,
-        first_responses.responded_at_local as first_response_at_local,
-        brands.as_of_at,
-        brands.as_of_local
+        first_responses.responded_at_local as first_response_at_local
 
     from cases
     inner join brands
@@ -60,10 +77,7 @@ clocked as (
         joined.*,
         {{ microseconds_between('joined.opened_at', 'joined.first_response_at') }} as frt_us,
         {{ business_clock_us('joined.first_response_at', 'response_day') }}
-            - {{ business_clock_us('joined.opened_at', 'open_day') }} as frt_business_us,
-        {{ business_clock_us('joined.as_of_at', 'as_of_day') }}
-            - {{ business_clock_us('joined.opened_at', 'open_day') }} as age_business_us,
-        {{ microseconds_between('joined.opened_at', 'joined.as_of_at') }} as age_us
+            - {{ business_clock_us('joined.opened_at', 'open_day') }} as frt_business_us
 
     from joined
     inner join calendar as open_day
@@ -72,9 +86,6 @@ clocked as (
     left join calendar as response_day
         on joined.brand_key = response_day.brand_key
         and cast(joined.first_response_at_local as date) = response_day.local_date
-    left join calendar as as_of_day
-        on joined.brand_key = as_of_day.brand_key
-        and cast(joined.as_of_local as date) = as_of_day.local_date
 
 ),
 
@@ -84,8 +95,7 @@ measured as (
         *,
         {{ us_to_minutes('frt_us') }} as first_response_minutes,
         {{ us_to_minutes('frt_business_us') }} as first_response_business_minutes,
-        {{ us_to_minutes('age_us') }} as age_minutes,
-        {{ us_to_minutes('age_business_us') }} as age_business_minutes
+        {{ case_build_columns() }}
 
     from clocked
 

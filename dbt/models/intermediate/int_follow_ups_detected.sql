@@ -1,18 +1,30 @@
 -- Follow-up events after the first response (the first response itself counts
 -- for moved_to_private and technician): brand replies and the customer's own
 -- later posts in the case, each turned into zero or more typed events.
+--
+-- Incremental by conversation (macros/conversation_scope.sql).
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_conversations('post_id') }}"
+) }}
 with
 
 cases as (
 
     select * from {{ ref('int_cases_responded') }}
     where first_response_at is not null
+        and {{ in_changed_conversations(since) }}
 
 ),
 
 responses as (
 
     select * from {{ ref('int_responses_matched') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
@@ -102,7 +114,8 @@ timed as (
         events.post_id,
         events.event_type,
         events.occurred_at,
-        {{ us_to_minutes(microseconds_between('cases.opened_at', 'events.occurred_at')) }} as minutes_since_open
+        {{ us_to_minutes(microseconds_between('cases.opened_at', 'events.occurred_at')) }} as minutes_since_open,
+        {{ case_build_columns() }}
 
     from events
     inner join cases

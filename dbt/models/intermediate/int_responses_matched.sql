@@ -1,6 +1,16 @@
 -- Which case a support reply answers: walk up from the reply to the nearest
 -- customer post; the reply answers that customer's case for the replying
 -- account's brand in that conversation, if the case was open by then.
+--
+-- Incremental by conversation (macros/conversation_scope.sql).
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_changed_conversations('post_id') }}"
+) }}
 with
 
 posts as (
@@ -12,12 +22,14 @@ posts as (
 threads as (
 
     select * from {{ ref('int_posts_threaded') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
 cases as (
 
     select * from {{ ref('int_cases_opened') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
@@ -53,6 +65,7 @@ matched as (
         support_replies.post_id,
         cases.case_id,
         support_replies.platform,
+        support_replies.conversation_root_post_id,
         support_replies.brand_key,
         support_replies.account,
         support_replies.responded_at,
@@ -63,7 +76,8 @@ matched as (
         row_number() over (
             partition by cases.case_id
             order by support_replies.responded_at, support_replies.post_id
-        ) = 1 as is_first_response
+        ) = 1 as is_first_response,
+        {{ case_build_columns() }}
 
     from support_replies
     inner join posts as customer_post

@@ -1,42 +1,40 @@
 -- One row per case: what the customer raised, when, and how the brand answered.
+-- The case rows come whole from int_cases_followed_up (incremental); only what
+-- depends on the run's "as of" is computed here: the SLA status of unanswered
+-- cases (breached once older than the target in business time, else pending)
+-- and the age of every case.
 with
 
 cases as (
 
-    select * from {{ ref('int_cases_responded') }}
+    select * from {{ ref('int_cases_followed_up') }}
 
 ),
 
-brands as (
+calendar as (
 
-    select * from {{ ref('stg_config__brands') }}
-
-),
-
-opening_signals as (
-
-    select * from {{ ref('int_posts_classified') }}
+    select * from {{ ref('int_business_calendar') }}
 
 ),
 
-follow_ups as (
+as_of_clock as (
 
-    select * from {{ ref('int_follow_ups_detected') }}
-
-),
-
-case_outcomes as (
-
+    -- "as of" on each brand's business clock, once per brand
     select
-        case_id,
-        bool_or(event_type = 'moved_to_private') as moved_to_private,
-        bool_or(event_type = 'customer_reply') as recontacted,
-        min(case when event_type = 'moved_to_private' then occurred_at end) as moved_to_private_at,
-        max(case when event_type = 'still_unresolved' then occurred_at end) as last_unresolved_at,
-        max(case when event_type = 'resolved_confirmation' then occurred_at end) as last_resolved_at
+        brands.brand_key,
+        brands.as_of_at,
+        {{ business_clock_us('brands.as_of_at', 'as_of_day') }} as as_of_business_us
 
-    from follow_ups
-    group by case_id
+    from (
+        select
+            brand_key,
+            {{ as_of_timestamp() }} as as_of_at,
+            {{ to_local_timestamp(as_of_timestamp(), 'timezone') }} as as_of_local
+        from {{ ref('stg_config__brands') }}
+    ) as brands
+    left join calendar as as_of_day
+        on brands.brand_key = as_of_day.brand_key
+        and cast(brands.as_of_local as date) = as_of_day.local_date
 
 ),
 
@@ -46,30 +44,28 @@ final as (
         -- ids
         cases.case_id,
         cases.platform,
-        cases.brand_key as brand,
-        brands.brand_name,
+        cases.brand,
+        cases.brand_name,
         cases.opening_post_id,
         cases.customer_key,
 
         -- what was raised
         cases.opened_at,
-        cast(cases.opened_at_local as date) as opened_day,
-        {{ iso_weekday('cases.opened_at_local') }} as opened_local_weekday,
-        cast(extract(hour from cases.opened_at_local) as integer) as opened_local_hour,
+        cases.opened_day,
+        cases.opened_local_weekday,
+        cases.opened_local_hour,
         cases.origin,
-        opening_signals.case_kind,
-        opening_signals.is_complaint,
-        opening_signals.topic,
-        opening_signals.language,
+        cases.case_kind,
+        cases.is_complaint,
+        cases.topic,
+        cases.language,
 
         -- first response
         cases.first_response_at,
         cases.first_response_post_id,
         cases.first_response_minutes,
         cases.first_response_business_minutes,
-        coalesce(
-            cases.first_response_minutes <= cases.response_window_days * 1440, false
-        ) as answered_within_window,
+        cases.answered_within_window,
         case
             when cases.first_response_at is not null then
                 case
@@ -77,49 +73,39 @@ final as (
                         then 'met'
                     else 'breached'
                 end
-            when cases.age_business_minutes > cases.sla_target_minutes then 'breached'
+            when {{ us_to_minutes(
+                'as_of_clock.as_of_business_us - ' ~ business_clock_us('cases.opened_at', 'open_day')
+            ) }} > cases.sla_target_minutes then 'breached'
             else 'pending'
         end as sla_status,
         cases.sla_target_minutes,
 
         -- weekend
-        {{ iso_weekday('cases.opened_at_local') }} >= 6 as opened_on_weekend,
-        case
-            when {{ iso_weekday('cases.opened_at_local') }} >= 6 then coalesce(
-                cases.first_response_at < {{ from_local_timestamp(
-                    "cast(cast(cases.opened_at_local as date) + (8 - " ~ iso_weekday('cases.opened_at_local') ~ ") as timestamp)",
-                    'cases.timezone') }},
-                false
-            )
-        end as answered_before_monday,
+        cases.opened_on_weekend,
+        cases.answered_before_monday,
 
         -- follow-ups
-        coalesce(case_outcomes.moved_to_private, false) as moved_to_private,
-        coalesce(case_outcomes.recontacted, false) as recontacted,
-        coalesce(
-            case_outcomes.last_resolved_at is not null
-            and (
-                case_outcomes.last_unresolved_at is null
-                or case_outcomes.last_resolved_at > case_outcomes.last_unresolved_at
-            ),
-            false
-        ) as resolved,
-        coalesce(
-            case_outcomes.last_unresolved_at > case_outcomes.moved_to_private_at, false
-        ) as is_boomerang,
+        cases.moved_to_private,
+        cases.recontacted,
+        cases.resolved,
+        cases.is_boomerang,
 
         -- backlog
-        cases.first_response_at is null as is_unanswered,
-        cases.age_minutes as age_minutes_as_of
+        cases.is_unanswered,
+        {{ us_to_minutes(microseconds_between('cases.opened_at', 'as_of_clock.as_of_at')) }}
+            as age_minutes_as_of,
+
+        -- build stamps (warehouse only: the quality gate checks the rows rebuilt
+        -- since its last pass; publish leaves them out)
+        cases.built_at,
+        cases.config_version
 
     from cases
-    inner join brands
-        on cases.brand_key = brands.brand_key
-    inner join opening_signals
-        on cases.platform = opening_signals.platform
-        and cases.opening_post_id = opening_signals.post_id
-    left join case_outcomes
-        on cases.case_id = case_outcomes.case_id
+    inner join as_of_clock
+        on cases.brand = as_of_clock.brand_key
+    left join calendar as open_day
+        on cases.brand = open_day.brand_key
+        and cases.opened_day = open_day.local_date
 
 )
 

@@ -1,4 +1,6 @@
--- One row per follow-up event after the first response.
+-- One row per follow-up event after the first response: a view of the
+-- incremental int_follow_ups_detected, so a cycle copies nothing here.
+{{ config(materialized='view') }}
 with
 
 follow_ups as (
@@ -16,7 +18,9 @@ final as (
         post_id,
         event_type,
         occurred_at,
-        minutes_since_open
+        minutes_since_open,
+        built_at,
+        config_version
 
     from follow_ups
 

@@ -1,15 +1,28 @@
 -- One row per support reply that answers a case, with its agent and tone.
+--
+-- Incremental by conversation (macros/conversation_scope.sql); the build stamps
+-- stay in the warehouse (publish leaves them out of the reporting database).
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ forget_changed_conversations('post_id') }}"
+) }}
 with
 
 responses as (
 
     select * from {{ ref('int_responses_matched') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
 cases as (
 
     select * from {{ ref('int_cases_responded') }}
+    where {{ in_changed_conversations(since) }}
 
 ),
 
@@ -47,7 +60,8 @@ final as (
         signals.asks_private_channel,
         signals.uses_emoji,
         signals.has_small_talk,
-        cast(signals.text_length as integer) as reply_length
+        cast(signals.text_length as integer) as reply_length,
+        {{ case_build_columns() }}
 
     from responses
     inner join cases
