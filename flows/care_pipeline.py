@@ -44,7 +44,8 @@ def load_jsonl_task(path: str, warehouse: Warehouse) -> str:
 
 @task(name="dbt-build")
 def build_task(warehouse: Warehouse, as_of, full_refresh: bool) -> None:
-    pipeline.build_models(warehouse, as_of, full_refresh=full_refresh)
+    # dbt unit tests (SQL against fixtures) run with full refreshes, `make test` and CI
+    pipeline.build_models(warehouse, as_of, full_refresh=full_refresh, unit_tests=full_refresh)
 
 
 @task(name="quality-checks")
@@ -105,6 +106,7 @@ def care_pipeline(
         if source == "demo" and not as_of
         else pipeline.parse_as_of(as_of)
     )
+    pipeline.warm_up_checks()
     with warehouse_lock(warehouse.directory):
         sync_config_task(config_path, warehouse)
         loaded = "nothing new loaded"

@@ -33,14 +33,7 @@
         ref('post_lexicon'),
         ref('post_topics'),
     ] -%}
-    {%- if not execute -%}
-        {{ return('') }}
-    {%- endif -%}
-    {%- set parts = [] -%}
-    {%- for relation in relations -%}
-        {%- do parts.append(relation_version(relation)) -%}
-    {%- endfor -%}
-    {{ return(local_md5(parts | join('|'))) }}
+    {{ return(relations_version(relations)) }}
 {%- endmacro %}
 
 {#

@@ -41,3 +41,21 @@
     {%- endif -%}
     {{ return('') }}
 {%- endmacro %}
+
+{#
+    One hash of several relations' rows, in one query (a case model asks on every
+    run, so one round trip instead of one per relation).
+#}
+{% macro relations_version(relations) -%}
+    {%- if execute -%}
+        {%- set parts = [] -%}
+        {%- for relation in relations -%}
+            {%- do parts.append(
+                "(select coalesce(string_agg(cast(r as varchar), '|' order by cast(r as varchar)), '')"
+                ~ " from " ~ relation ~ " as r)"
+            ) -%}
+        {%- endfor -%}
+        {{ return(run_query("select md5(" ~ (parts | join(" || '#' || ")) ~ ")").columns[0].values()[0]) }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
