@@ -27,6 +27,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -438,33 +439,55 @@ def compare_warehouses(left: Path, right: Path) -> dict[str, Any]:
         "fct_responses": ("post_id",),
         "fct_follow_ups": ("follow_up_id",),
     }
+    from carewatch.publish import BUILD_STAMP_COLUMNS
+
     con = duckdb.connect()
     con.execute(f"attach '{left}' as lw (read_only)")
     con.execute(f"attach '{right}' as rw (read_only)")
     out: dict[str, Any] = {}
-    for table, keys in tables.items():
-        columns = con.execute(
-            """select column_name, data_type from information_schema.columns
-               where table_catalog = 'lw' and table_schema = 'marts' and table_name = ?
-               order by ordinal_position""",
-            [table],
-        ).fetchall()
-        names = [c for c, _ in columns]
-        floats = {c for c, t in columns if t in ("DOUBLE", "FLOAT", "REAL")}
-        values = [c for c in names if c not in keys]
-        select = ", ".join(f'"{c}"' for c in names)
-        comparison = compare_relations(
-            con,
-            table,
-            f"select {select} from lw.marts.{table}",
-            f"select {select} from rw.marts.{table}",
-            keys,
-            values,
-            float_columns=floats,
-        )
-        out[table] = comparison.as_dict()
+    with tempfile.TemporaryDirectory(prefix="carewatch-compare-") as scratch:
+        for table, keys in tables.items():
+            columns = con.execute(
+                """select column_name, data_type from information_schema.columns
+                   where table_catalog = 'lw' and table_schema = 'marts' and table_name = ?
+                   order by ordinal_position""",
+                [table],
+            ).fetchall()
+            # build stamps say when a row was computed, not what it says
+            names = [c for c, _ in columns if c not in BUILD_STAMP_COLUMNS]
+            floats = {c for c, t in columns if t in ("DOUBLE", "FLOAT", "REAL")}
+            values = [c for c in names if c not in keys]
+            select = ", ".join(f'"{c}"' for c in names)
+            sides = [
+                _readable(con, alias, path, table, select, Path(scratch))
+                for alias, path in (("lw", left), ("rw", right))
+            ]
+            comparison = compare_relations(con, table, *sides, keys, values, float_columns=floats)
+            out[table] = comparison.as_dict()
     con.close()
     return out
+
+
+def _readable(con, alias: str, path: Path, table: str, select: str, scratch: Path) -> str:
+    """A relation for `alias`.marts.`table`. A view names its own catalog, which an
+    attached file under another alias does not have: it is read through its file
+    (its rows go to a Parquet file first)."""
+    import duckdb
+
+    kind = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_catalog = ? and table_schema = 'marts' and table_name = ?",
+        [alias, table],
+    ).fetchone()
+    if kind is None or kind[0] != "VIEW":
+        return f"select {select} from {alias}.marts.{table}"
+    out = scratch / f"{alias}-{table}.parquet"
+    own = duckdb.connect(str(path), read_only=True)
+    try:
+        own.execute(f"copy (select {select} from marts.{table}) to '{out}' (format parquet)")
+    finally:
+        own.close()
+    return f"select * from read_parquet('{out}')"
 
 
 # --- the parent --------------------------------------------------------------------------------
