@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from carewatch.runtime import table_exists
+
 
 @dataclass
 class CheckResult:
@@ -90,11 +92,7 @@ def last_results(warehouse_path) -> tuple[str | None, list[CheckResult]]:
     """The most recent check run's results from audit.check_results."""
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        exists = con.sql(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'audit' and table_name = 'check_results'"
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(con, "audit", "check_results"):
             return None, []
         latest = con.sql(
             "select run_id from audit.check_results order by checked_at desc limit 1"

@@ -18,6 +18,7 @@ import duckdb
 from carewatch.check_results import CheckReport, CheckResult, record_results
 from carewatch.config import QualitySettings
 from carewatch.data_checks import data_level_checks
+from carewatch.runtime import table_exists
 
 log = logging.getLogger(__name__)
 
@@ -186,12 +187,7 @@ def _frames(
 
 def _checked_through(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """The newest build stamp the last passing check covered, if any."""
-    exists = con.sql(
-        "select count(*) from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = 'audit' "
-        "and table_name = 'check_scope'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, "audit", "check_scope"):
         return None
     return con.sql("select max(checked_through) from audit.check_scope").fetchone()[0]
 

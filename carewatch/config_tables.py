@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from carewatch.config import Account, Brand, CarewatchConfig
+from carewatch.runtime import table_exists
 
 CONFIG_SCHEMA = "carewatch_config"
 # Public holidays are expanded for this span of years; posts outside it are
@@ -40,11 +41,7 @@ DISCOVERED_ACCOUNTS = ("raw", "discovered_accounts")
 def discovered_brands(config: CarewatchConfig, con: duckdb.DuckDBPyConnection) -> list[Brand]:
     """A brand per discovered support account that the configuration does not know."""
     schema, table = DISCOVERED_ACCOUNTS
-    present = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()[0]
-    if not present:
+    if not table_exists(con, schema, table):
         return []
     rows = con.execute(
         f"""select lower(handle), min(display_handle)

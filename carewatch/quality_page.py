@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from carewatch.runtime import table_exists
+
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; width: 100%; margin: 1rem 0; font-size: .9rem; }
@@ -36,10 +38,7 @@ def _state(passed: bool, severity: str) -> str:
 
 def write_quality_page(con: duckdb.DuckDBPyConnection, out_path: Path, history: int = 20) -> Path:
     """Render the latest check run in full and a summary of earlier runs."""
-    has_audit = con.sql(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'audit' and table_name = 'check_results'"
-    ).fetchone()[0]
+    has_audit = table_exists(con, "audit", "check_results")
     runs = (
         []
         if not has_audit

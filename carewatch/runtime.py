@@ -7,7 +7,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # duckdb is imported where a connection is opened
+    import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,3 +56,14 @@ def configure_environment() -> None:
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     # dlt logs a harmless warning per Arrow batch about column hints; keep errors only
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether schema.table exists in the connection's own database."""
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_catalog = "
+            "current_database() and table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )

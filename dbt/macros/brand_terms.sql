@@ -41,11 +41,11 @@
 
 {# A hash of everything mentions depend on besides the posts (brands, accounts, terms). #}
 {% macro mention_config_version() -%}
-    {{ return(local_md5(
-        relation_version(ref('stg_config__brands'))
-        ~ relation_version(ref('stg_config__brand_terms'))
-        ~ relation_version(ref('stg_config__brand_accounts'))
-    )) }}
+    {{ return(relations_version([
+        ref('stg_config__brands'),
+        ref('stg_config__brand_terms'),
+        ref('stg_config__brand_accounts'),
+    ])) }}
 {%- endmacro %}
 
 {#

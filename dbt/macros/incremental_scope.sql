@@ -35,11 +35,7 @@
 
 {# A hash of a relation's rows (in a stable order), computed at compile time. #}
 {% macro relation_version(relation) -%}
-    {%- if execute -%}
-        {%- set rows = run_query("select * from " ~ relation ~ " order by all") -%}
-        {{ return(local_md5(rows.rows | map("list") | list | string)) }}
-    {%- endif -%}
-    {{ return('') }}
+    {{ return(relations_version([relation])) }}
 {%- endmacro %}
 
 {#
