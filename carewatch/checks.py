@@ -185,7 +185,7 @@ def _frames(
         yield con.sql(f'{query} where hash("{key}") % {parts} = {part}').df()
 
 
-def _checked_through(con: duckdb.DuckDBPyConnection) -> datetime | None:
+def checked_through(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """The newest build stamp the last passing check covered, if any."""
     if not table_exists(con, "audit", "check_scope"):
         return None
@@ -301,7 +301,7 @@ def run_checks(
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_pandas(name="carewatch_marts")
-    changed_since = _checked_through(con) if changed_only else None
+    changed_since = checked_through(con) if changed_only else None
     if changed_since is not None:
         log.info("checking the fact rows rebuilt after %s", changed_since)
     newest = _newest_stamp(con)

@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="'now' for pending SLA status and backlog ages, ISO 8601 (default: the clock)",
     )
+    run.add_argument(
+        "--input",
+        type=Path,
+        default=None,
+        help="a normalised JSON Lines file to load first, in the same run "
+        "(like `import --format jsonl`, without a second process)",
+    )
 
     from carewatch.collect import FORMAT_HELP
 
@@ -219,6 +226,11 @@ def _demo(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if not args.skip_collect:
         _collect_enabled(args)
+    if args.input is not None:
+        if not args.input.is_file():
+            print(f"carewatch: no such file: {args.input}", file=sys.stderr)
+            return 2
+        return _run_flow(args, source="jsonl", input_path=str(args.input), as_of=args.as_of)
     return _run_flow(args, source="none", as_of=args.as_of)
 
 

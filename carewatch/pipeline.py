@@ -96,15 +96,18 @@ def build_models(
     *,
     full_refresh: bool = False,
     unit_tests: bool = True,
+    scoped_tests: bool = False,
 ) -> None:
     """dbt build (models, seeds, data tests and, unless unit_tests is false, the dbt
-    unit tests); full_refresh rebuilds incremental models from scratch."""
+    unit tests); full_refresh rebuilds incremental models from scratch. scoped_tests
+    (the scheduled cycle): data tests cover the rows built since the last passing
+    quality gate (dbt/macros/test_scope.sql)."""
     command = ["build", "--full-refresh"] if full_refresh else ["build"]
     if not unit_tests:
         # unit tests check the SQL against fixtures, not the data: dbt's advice is to
         # run them in development and CI, not on every production run
         command += ["--exclude-resource-type", "unit_test"]
-    run_dbt(command, warehouse.path, as_of=as_of)
+    run_dbt(command, warehouse.path, as_of=as_of, scoped_tests=scoped_tests and not full_refresh)
 
 
 def warm_up_checks() -> threading.Thread:

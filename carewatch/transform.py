@@ -29,12 +29,16 @@ def dbt_env(warehouse_path: Path) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def write_run_context_to(warehouse_path: Path, as_of: datetime) -> None:
+def write_run_context_to(
+    warehouse_path: Path, as_of: datetime, *, scoped_tests: bool = False
+) -> None:
+    from carewatch.checks import checked_through
     from carewatch.config_tables import write_run_context
     from carewatch.runtime import open_warehouse
 
     with open_warehouse(warehouse_path) as con:
-        write_run_context(con, as_of)
+        since = checked_through(con) if scoped_tests else None
+        write_run_context(con, as_of, since)
 
 
 def run_dbt(
@@ -44,14 +48,16 @@ def run_dbt(
     as_of: datetime | None = None,
     extra_vars: dict | None = None,
     quiet: bool = True,
+    scoped_tests: bool = False,
 ) -> DbtOutcome:
     """Invoke dbt (e.g. ["build"]) on the warehouse; `as_of` goes into the warehouse's
-    run-context table first (the models read it from there)."""
+    run-context table first (the models read it from there). With scoped_tests, data
+    tests of stamped models cover the rows built since the last passing quality gate."""
     from dbt.cli.main import dbtRunner
 
     dbt_env(warehouse_path)
     if as_of is not None:
-        write_run_context_to(warehouse_path, as_of)
+        write_run_context_to(warehouse_path, as_of, scoped_tests=scoped_tests)
     variables = dict(extra_vars or {})
     args = [
         *command,

@@ -44,8 +44,11 @@ def load_jsonl_task(path: str, warehouse: Warehouse) -> str:
 
 @task(name="dbt-build")
 def build_task(warehouse: Warehouse, as_of, full_refresh: bool) -> None:
-    # dbt unit tests (SQL against fixtures) run with full refreshes, `make test` and CI
-    pipeline.build_models(warehouse, as_of, full_refresh=full_refresh, unit_tests=full_refresh)
+    # dbt unit tests (SQL against fixtures) run with full refreshes, `make test` and CI;
+    # data tests look at the rows rebuilt since the last passing cycle (as the checks do)
+    pipeline.build_models(
+        warehouse, as_of, full_refresh=full_refresh, unit_tests=full_refresh, scoped_tests=True
+    )
 
 
 @task(name="quality-checks")

@@ -112,6 +112,16 @@ def _wait_until_final(
     return runs
 
 
+def _wait_for_artifact(client, flow_run_id, key: str, timeout_s: float = 30) -> list:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        artifacts = client.read_artifacts()
+        found = [a for a in artifacts if a.flow_run_id == flow_run_id and a.key == key]
+        if found or time.monotonic() > deadline:
+            return artifacts
+        time.sleep(0.5)
+
+
 def _task_span(client, flow_run_id) -> tuple[datetime, datetime]:
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
@@ -228,8 +238,10 @@ def test_a_failing_check_in_a_deployment_run_sends_the_notice(served, first_run,
             warehouse_dir=str(warehouse),
         )
         [run] = _wait_until_final(layout, client, [run_id], expect="Failed").values()
+        # the notice and its artifact come from the on_failure hook, which runs
+        # after the run is already Failed: wait for the artifact
+        artifacts = _wait_for_artifact(client, run.id, "care-pipeline-failure")
         timings["trigger to Failed + notice"] = time.monotonic() - started
-        artifacts = client.read_artifacts()
 
     [message] = webhook.received
     body = message["body"]

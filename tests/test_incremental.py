@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from carewatch import pipeline
+from carewatch.cli import main
 from carewatch.publish import reader_columns
 from tests.conftest import DEMO_ARGS
 
@@ -179,3 +180,37 @@ def test_a_late_parent_rethreads_its_replies_and_a_config_change_rebuilds(
     assert changed_config != incremental[0]  # the term change did change the marts
     pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
     assert _marts(scratch_warehouse) == changed_config
+
+
+def test_run_loads_an_input_file_in_the_same_cycle(
+    prefect_harness, scratch_warehouse, tmp_path, monkeypatch, capsys
+):
+    """`carewatch run --input FILE`: the new posts are loaded, built, checked and
+    published by one run (the every-15-minutes path without a second process)."""
+    monkeypatch.chdir(tmp_path)  # the run writes site/quality below the working directory
+    path = tmp_path / "arrived.jsonl"
+    post = {
+        "platform": "demo",
+        "post_id": "arrived-case-1",
+        "author_handle": "kunde_neu",
+        "created_at": "2026-05-10T10:00:00Z",
+        "text": "@telekom_hilft seit gestern kein Internet, Router blinkt rot",
+    }
+    path.write_text(json.dumps(post) + "\n", encoding="utf-8")
+    as_of = pipeline.demo_as_of(DEMO_ARGS["start"], DEMO_ARGS["days"])
+    argv = ["--warehouse", str(scratch_warehouse.directory), "run", "--skip-collect"]
+    argv += ["--as-of", as_of.isoformat(), "--input", str(path)]
+
+    assert main(argv) == 0
+    assert "1 posts loaded, 0 quarantined" in capsys.readouterr().out
+    with scratch_warehouse.connect() as con:
+        con.execute(f"attach '{scratch_warehouse.reporting_path}' as reporting (read_only)")
+        published = con.sql(
+            "select brand, is_complaint from reporting.fct_complaints "
+            "where opening_post_id = 'arrived-case-1'"
+        ).fetchall()
+    assert published == [("telekom", True)]
+
+    missing = tmp_path / "not-there.jsonl"
+    assert main([*argv[:-1], str(missing)]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from carewatch import pipeline
 from carewatch.cli import main
 from carewatch.config import QualitySettings
 from carewatch.pipeline import QualityGateFailed
+from carewatch.transform import DbtFailure
 
 
 def _digest(path) -> str:
@@ -201,3 +202,36 @@ def test_the_cycle_checks_only_rows_rebuilt_since_the_last_pass(scratch_warehous
             [post_id],
         )
     assert pipeline.check_models(scratch_warehouse, "fixed", as_of=as_of, changed_only=True).passed
+
+
+def _duplicate_a_response(warehouse, shift: str) -> str:
+    """Insert a second fct_responses row for an existing post, stamped `shift` later."""
+    with warehouse.connect() as con:
+        post_id = con.sql("select min(post_id) from marts.fct_responses").fetchone()[0]
+        con.execute(
+            f"insert into marts.fct_responses select * replace (built_at + {shift} as built_at) "
+            "from marts.fct_responses where post_id = ?",
+            [post_id],
+        )
+    return post_id
+
+
+def test_the_cycle_data_tests_cover_rows_built_since_the_last_pass(scratch_warehouse):
+    """Scoped dbt data tests (the scheduled cycle) still catch a new duplicate of an
+    old key: the rebuilt row and the old row sharing its key are both tested."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    assert pipeline.check_models(scratch_warehouse, "full-pass", as_of=as_of).passed
+    _duplicate_a_response(scratch_warehouse, "interval 1 minute")
+    with pytest.raises(DbtFailure, match="unique_fct_responses_post_id"):
+        pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
+
+
+def test_scoped_data_tests_skip_rows_the_last_pass_covered(scratch_warehouse):
+    """A row stamped before the last pass is not read again by the cycle's data tests
+    (it passed then); a full build tests every row and finds the planted duplicate."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    assert pipeline.check_models(scratch_warehouse, "full-pass", as_of=as_of).passed
+    _duplicate_a_response(scratch_warehouse, "interval 0 minute")
+    pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
+    with pytest.raises(DbtFailure, match="unique_fct_responses_post_id"):
+        pipeline.build_models(scratch_warehouse, as_of, unit_tests=False)
