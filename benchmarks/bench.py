@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -313,24 +314,34 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# "12 of 157 OK created sql table model marts.sla_daily ..... [OK in 1.29s]" in dbt.log
+_DBT_NODE_LINE = re.compile(
+    r"\d+ of \d+ (?:OK|PASS|FAIL|WARN|ERROR)(?P<what>[^\[]*?)[\s.]*\[\w+ in (?P<s>[\d.]+)s\]"
+)
+
+
 def _slowest_dbt_nodes(limit: int = 12) -> dict[str, Any]:
-    target = Path(os.environ.get("DBT_TARGET_PATH", ROOT / "dbt" / "target"))
+    """Per-node times of the last dbt invocation, from its log (the cycle does not
+    write run_results.json, and the bench measures it as it runs in production)."""
+    log_file = Path(os.environ.get("DBT_LOG_PATH", ROOT / "dbt" / "logs")) / "dbt.log"
     try:
-        results = json.loads((target / "run_results.json").read_text())["results"]
-    except (OSError, ValueError, KeyError):
+        text = log_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
         return {}
-    nodes = sorted(
-        ((r["unique_id"], float(r.get("execution_time") or 0.0)) for r in results),
-        key=lambda item: -item[1],
-    )
+    last_run = text[text.rfind("Running with dbt=") :]
+    nodes: list[tuple[str, str, float]] = []
+    for match in _DBT_NODE_LINE.finditer(last_run):
+        words = match["what"].split()
+        kind = next((k for k in ("model", "seed", "unit_test") if k in words), "test")
+        nodes.append((kind, words[-1].rsplit(".", 1)[-1], float(match["s"])))
+    nodes.sort(key=lambda node: -node[2])
     by_kind: dict[str, float] = {}
-    for unique_id, seconds in nodes:
-        kind = unique_id.split(".", 1)[0]
+    for kind, _, seconds in nodes:
         by_kind[kind] = by_kind.get(kind, 0.0) + seconds
     return {
         "nodes": len(nodes),
         "seconds_by_kind": {k: round(v, 2) for k, v in by_kind.items()},
-        "slowest": [[u.split(".", 2)[-1], round(s, 2)] for u, s in nodes[:limit]],
+        "slowest": [[name, round(seconds, 2)] for _, name, seconds in nodes[:limit]],
     }
 
 
@@ -968,15 +979,15 @@ class Bench:
 
 
 def _read_dbt(warehouse: Path) -> dict[str, Any]:
-    previous = os.environ.get("DBT_TARGET_PATH")
-    os.environ["DBT_TARGET_PATH"] = str(warehouse / "dbt-target")
+    previous = os.environ.get("DBT_LOG_PATH")
+    os.environ["DBT_LOG_PATH"] = str(warehouse / "dbt-logs")
     try:
         return _slowest_dbt_nodes()
     finally:
         if previous is None:
-            os.environ.pop("DBT_TARGET_PATH", None)
+            os.environ.pop("DBT_LOG_PATH", None)
         else:
-            os.environ["DBT_TARGET_PATH"] = previous
+            os.environ["DBT_LOG_PATH"] = previous
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -7,6 +7,7 @@ the logic here lets tests exercise each step without a flow run.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,6 +104,11 @@ def build_models(
     (the scheduled cycle): data tests cover the rows built since the last passing
     quality gate (dbt/macros/test_scope.sql)."""
     command = ["build", "--full-refresh"] if full_refresh else ["build"]
+    if "DBT_WRITE_JSON" not in os.environ:
+        # nothing reads manifest.json / run_results.json after a build (the docs site
+        # writes its own); skipping them saves ~0.5 s a cycle. DBT_WRITE_JSON=true
+        # (the benchmark, for per-node timings) keeps them.
+        command.append("--no-write-json")
     if not unit_tests:
         # unit tests check the SQL against fixtures, not the data: dbt's advice is to
         # run them in development and CI, not on every production run

@@ -81,8 +81,10 @@ def run_dbt(
         status = str(node.status)
         elapsed += node.execution_time or 0.0
         if status in ("error", "fail", "runtime error"):
-            message = (node.message or "").strip().splitlines()
-            failed.append(f"{node.node.name}: {message[0] if message else status}")
+            lines = [line.strip() for line in (node.message or "").splitlines() if line.strip()]
+            # a runtime error's first line names the model, its last one the cause
+            message = ": ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else status
+            failed.append(f"{node.node.name}: {message}")
         else:
             passed += 1
     if not result.success or failed:

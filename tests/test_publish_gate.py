@@ -235,3 +235,16 @@ def test_scoped_data_tests_skip_rows_the_last_pass_covered(scratch_warehouse):
     pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
     with pytest.raises(DbtFailure, match="unique_fct_responses_post_id"):
         pipeline.build_models(scratch_warehouse, as_of, unit_tests=False)
+
+
+def test_a_null_in_a_reporting_column_stops_the_build(scratch_warehouse):
+    """The reporting tables' not-null columns are contract constraints: DuckDB refuses
+    the rows at build time, so the build fails and nothing downstream is published."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    with scratch_warehouse.connect() as con:
+        con.execute(
+            "update intermediate.int_cases_followed_up set brand_name = null "
+            "where case_id = (select min(case_id) from intermediate.int_cases_followed_up)"
+        )
+    with pytest.raises(DbtFailure, match=r"fct_complaints: .*NOT NULL constraint failed"):
+        pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
