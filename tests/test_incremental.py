@@ -17,7 +17,13 @@ def _marts(warehouse) -> dict[str, list]:
             table: con.sql(
                 f"select {', '.join(reader_columns(con, table))} from marts.{table} order by all"
             ).fetchall()
-            for table in ("fct_complaints", "fct_responses", "fct_follow_ups", "sla_daily")
+            for table in (
+                "fct_complaints",
+                "fct_responses",
+                "fct_follow_ups",
+                "sla_daily",
+                "share_of_voice_daily",
+            )
         }
 
 

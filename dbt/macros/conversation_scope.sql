@@ -80,6 +80,7 @@
 {% macro forget_changed_conversations(post_column) -%}
     {%- if is_incremental() -%}
         {%- set since = conversation_scope_since() -%}
+        {{ add_build_stamp_columns() }}
         delete from {{ this }}
         {%- if since is not none %}
         where (platform, {{ post_column }}) in (
@@ -89,6 +90,22 @@
         {%- endif %}
     {%- else -%}
         select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    A table from before the build stamps gets their columns before the pre-hook
+    deletes from it (its run then rebuilds everything): DuckDB cannot commit a
+    transaction that deletes from a table and then alters it, which is what
+    dbt's on_schema_change would do after the hook.
+#}
+{% macro add_build_stamp_columns() -%}
+    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if 'built_at' not in existing -%}
+        alter table {{ this }} add column built_at timestamp;
+    {%- endif -%}
+    {%- if 'config_version' not in existing -%}
+        alter table {{ this }} add column config_version varchar;
     {%- endif -%}
 {%- endmacro %}
 

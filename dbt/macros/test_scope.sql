@@ -10,19 +10,29 @@
     whose checks then failed are newer than it, so they are tested again.
 
     Uniqueness tests keep every row that shares a key with a rebuilt row, so a
-    new duplicate of an old key still fails. Full refreshes, `dbt build` by hand
-    and models without stamps test every row; the singular tests (tests/*.sql)
-    always do.
+    new duplicate of an old key still fails. Full refreshes and models without
+    stamps test every row; singular tests choose per model (`rows_to_test`).
+    A `dbt build` by hand reuses the last cycle's run context (as it does for
+    "as of"); `carewatch` rewrites it before every build.
 -#}
 
 {% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where', '') -%}
+    {%- set scoped = rows_to_test(relation, config.get('where', '')) -%}
+    {{ return((scoped ~ ' dbt_subquery') if scoped is string else relation) }}
+{%- endmacro %}
+
+{#
+    `relation`, or a subquery of the rows of it to test (see above); singular tests
+    that compare models call it directly: `from {{ rows_to_test(ref('x')) }} as x`.
+#}
+{% macro rows_to_test(relation, where='') -%}
     {%- set since = tests_rows_built_after() if execute else none -%}
     {%- if since is not none and 'built_at' in (
             adapter.get_columns_in_relation(relation) | map(attribute='name') | list) -%}
-        {%- set kwargs = model.test_metadata.kwargs if model.test_metadata else {} -%}
+        {%- set test = model.test_metadata if model.test_metadata else none -%}
+        {%- set kwargs = test.kwargs if test else {} -%}
         {%- set key_columns = kwargs.get('columns') or (
-                [kwargs.get('column_name')] if model.test_metadata.name == 'unique' else []) -%}
+                [kwargs.get('column_name')] if test and test.name == 'unique' else []) -%}
         {%- set rebuilt = "built_at > cast('" ~ since ~ "' as timestamp)" -%}
         {%- if key_columns -%}
             {%- set key = '(' ~ key_columns | join(', ') ~ ')' -%}
@@ -31,7 +41,7 @@
         {%- set where = rebuilt ~ ((' and (' ~ where ~ ')') if where else '') -%}
     {%- endif -%}
     {%- if where -%}
-        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ')') }}
     {%- endif -%}
     {{ return(relation) }}
 {%- endmacro %}

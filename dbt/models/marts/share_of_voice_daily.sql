@@ -1,6 +1,18 @@
 -- Mentions and complaints per brand per day, and each brand's share of the
 -- day's mentions. Days follow the own brand's time zone so that every brand is
 -- counted on the same calendar.
+--
+-- Incremental by day (macros/day_scope.sql): a run recomputes the days of the
+-- posts loaded since its last run, every brand of those days (the share is
+-- per day), and leaves the other days as they are.
+-- depends_on: {{ ref('int_posts_authored') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ forget_rebuilt_days() }}"
+) }}
+{%- set since = conversation_scope_since() %}
+
 with
 
 mentions as (
@@ -12,6 +24,9 @@ mentions as (
 posts as (
 
     select * from {{ ref('int_posts_authored') }}
+    {%- if since is not none %}
+    where created_at >= {{ earliest_post_of_days_rebuilt_since(since) }}
+    {%- endif %}
 
 ),
 
@@ -59,6 +74,9 @@ daily as (
         count(case when origin = 'unaddressed' then 1 end) as unaddressed_mentions
 
     from dated
+    {%- if since is not none %}
+    where day in ({{ days_of_posts_rebuilt_since(since) }})
+    {%- endif %}
     group by brand, day
 
 ),
@@ -67,7 +85,8 @@ shared as (
 
     select
         *,
-        mentions * 1.0 / sum(mentions) over (partition by day) as share_of_mentions
+        mentions * 1.0 / sum(mentions) over (partition by day) as share_of_mentions,
+        {{ case_build_columns() }}
 
     from daily
 
