@@ -10,15 +10,18 @@
     rebuilds everything instead.
 
     Each model holds its own watermark (its newest `built_at`), read once at
-    compile time, so the delete (a pre-hook) and the insert cover exactly the
+    compile time, so the delete (the incremental strategy) and the insert cover the
     same conversations, and a run that failed half-way leaves the later models'
     watermarks behind: their next run picks the missed conversations up.
 -#}
 
 {#
-    Everything the case models depend on besides the posts, as one hash. The
-    refs come first and unconditionally, so every case model depends on them at
-    parse time ('' in unit tests, whose refs are fixtures).
+    Everything the case models depend on besides the posts, as one hash: the
+    configuration tables and the lexicon, and the code of the project's models
+    (their checksums), so an upgrade that changes what a model computes or which
+    columns it has rebuilds every row instead of leaving old rows beside new
+    ones. The refs come first and unconditionally, so every case model depends
+    on them at parse time ('' in unit tests, whose refs are fixtures).
 #}
 {% macro case_config_version() -%}
     {%- if model.resource_type == 'unit_test' -%}
@@ -33,7 +36,14 @@
         ref('post_lexicon'),
         ref('post_topics'),
     ] -%}
-    {{ return(relations_version(relations)) }}
+    {%- set code = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values() | sort(attribute='unique_id')
+                if node.resource_type == 'model' and node.package_name == project_name -%}
+            {%- do code.append(node.checksum.checksum) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(local_md5(relations_version(relations) ~ '#' ~ (code | join(',')))) }}
 {%- endmacro %}
 
 {#
@@ -72,41 +82,34 @@
 {%- endmacro %}
 
 {#
-    Pre-hook of the case models: drop the stored rows of the conversations the
-    run recomputes (rows are found through a post of theirs, `post_column`, so a
-    conversation that merged into another one goes too), or every row when the
-    run rebuilds everything.
+    The case models' incremental strategy (dbt's custom-strategy hook): drop the
+    stored rows of the conversations the run recomputes, found through a post of
+    theirs (`forget_by`, so a conversation that merged into another one goes
+    too), or every row when the run rebuilds everything; then append the new
+    rows. share_of_voice_daily uses it with forget_by='day' (macros/day_scope.sql).
+    It runs in dbt's transaction after any column change, so a delete never
+    precedes an ALTER on the same table (DuckDB cannot commit that).
 #}
-{% macro forget_changed_conversations(post_column) -%}
-    {%- if is_incremental() -%}
-        {%- set since = conversation_scope_since() -%}
-        {{ add_build_stamp_columns() }}
-        delete from {{ this }}
-        {%- if since is not none %}
-        where (platform, {{ post_column }}) in (
-            select platform, post_id from {{ ref('int_posts_threaded') }}
-            where {{ in_changed_conversations(since) }}
-        )
-        {%- endif %}
+{% macro get_incremental_forget_and_append_sql(arg_dict) -%}
+    {%- set forget_by = config.require('forget_by') -%}
+    {%- if forget_by == 'day' -%}
+        {{ forget_rebuilt_days() }};
     {%- else -%}
-        select 1
-    {%- endif -%}
+        {{ forget_changed_conversations(forget_by) }};
+    {%- endif %}
+    {{ get_incremental_append_sql(arg_dict) }}
 {%- endmacro %}
 
-{#
-    A table from before the build stamps gets their columns before the pre-hook
-    deletes from it (its run then rebuilds everything): DuckDB cannot commit a
-    transaction that deletes from a table and then alters it, which is what
-    dbt's on_schema_change would do after the hook.
-#}
-{% macro add_build_stamp_columns() -%}
-    {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-    {%- if 'built_at' not in existing -%}
-        alter table {{ this }} add column built_at timestamp;
-    {%- endif -%}
-    {%- if 'config_version' not in existing -%}
-        alter table {{ this }} add column config_version varchar;
-    {%- endif -%}
+{# Delete the rows of the conversations the run recomputes (all rows on a rebuild). #}
+{% macro forget_changed_conversations(post_column) -%}
+    {%- set since = conversation_scope_since() -%}
+    delete from {{ this }}
+    {%- if since is not none %}
+    where (platform, {{ post_column }}) in (
+        select platform, post_id from {{ ref('int_posts_threaded') }}
+        where {{ in_changed_conversations(since) }}
+    )
+    {%- endif %}
 {%- endmacro %}
 
 {# The stamps a case model's rows carry. #}

@@ -3,8 +3,8 @@
     recomputes the days, in the own brand's time zone, of the posts
     `int_posts_authored` rebuilt after the model's own watermark (new posts and
     reloads, whatever they mention), deleting those days' rows first. The
-    watermark and the configuration hash are the case models' (see
-    conversation_scope.sql): a configuration change rebuilds every day.
+    watermark, the configuration hash and the incremental strategy are the case
+    models' (see conversation_scope.sql): a configuration change rebuilds every day.
 -#}
 
 {# The own brand's local days of the posts rebuilt after `since`. #}
@@ -30,16 +30,11 @@
      where built_at > {{ since }})
 {%- endmacro %}
 
-{# Pre-hook: drop the rows of the days the run recomputes (all rows on a rebuild). #}
+{# Delete the rows of the days the run recomputes (all rows on a rebuild). #}
 {% macro forget_rebuilt_days() -%}
-    {%- if is_incremental() -%}
-        {%- set since = conversation_scope_since() -%}
-        {{ add_build_stamp_columns() }}
-        delete from {{ this }}
-        {%- if since is not none %}
-        where day in ({{ days_of_posts_rebuilt_since(since) }})
-        {%- endif %}
-    {%- else -%}
-        select 1
-    {%- endif -%}
+    {%- set since = conversation_scope_since() -%}
+    delete from {{ this }}
+    {%- if since is not none %}
+    where day in ({{ days_of_posts_rebuilt_since(since) }})
+    {%- endif %}
 {%- endmacro %}

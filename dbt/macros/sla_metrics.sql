@@ -1,6 +1,6 @@
 {#-
     The aggregate SLA metrics of DESIGN.md over a group of fct_complaints rows
-    (`c`) with per-case response tone counts (`tone`). Shared by sla_daily and
+    (`c`, whose reply counts give the formal/informal shares). Shared by sla_daily and
     sla_overall so both always compute a metric the same way. A rate whose
     denominator is 0 is null (nullif), never 0.
 -#}
@@ -34,16 +34,6 @@
         count(case when c.is_complaint and c.origin = 'unaddressed' and c.answered_within_window then 1 end) * 1.0
             / nullif(count(case when c.is_complaint and c.origin = 'unaddressed' then 1 end), 0)
             as proactive_reach_rate,
-        sum(tone.formal_responses) * 1.0 / nullif(sum(tone.responses), 0) as formal_share,
-        sum(tone.informal_responses) * 1.0 / nullif(sum(tone.responses), 0) as informal_share
-{% endmacro %}
-
-{% macro case_tone_counts() %}
-    select
-        case_id,
-        count(*) as responses,
-        count(case when address_form = 'formal' then 1 end) as formal_responses,
-        count(case when address_form = 'informal' then 1 end) as informal_responses
-    from {{ ref('fct_responses') }}
-    group by case_id
+        sum(c.formal_responses) * 1.0 / nullif(sum(c.responses), 0) as formal_share,
+        sum(c.informal_responses) * 1.0 / nullif(sum(c.responses), 0) as informal_share
 {% endmacro %}

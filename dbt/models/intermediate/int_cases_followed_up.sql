@@ -8,9 +8,9 @@
 {%- set since = conversation_scope_since() %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='forget_and_append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_conversations('opening_post_id') }}"
+    forget_by='opening_post_id'
 ) }}
 with
 
@@ -50,8 +50,29 @@ case_outcomes as (
         max(case when event_type = 'resolved_confirmation' then occurred_at end) as last_resolved_at
 
     from follow_ups
+    {%- if since is not none %}
     where case_id in (select case_id from cases)
+    {%- endif %}
     group by case_id
+
+),
+
+case_replies as (
+
+    -- the replies answering each case and their address form (sla_daily and
+    -- sla_overall add these up instead of regrouping fct_responses every run)
+    select
+        responses.case_id,
+        count(*) as responses,
+        count(case when reply_signals.address_form = 'formal' then 1 end) as formal_responses,
+        count(case when reply_signals.address_form = 'informal' then 1 end) as informal_responses
+
+    from {{ ref('int_responses_matched') }} as responses
+    inner join opening_signals as reply_signals
+        on responses.platform = reply_signals.platform
+        and responses.post_id = reply_signals.post_id
+    where {{ in_changed_conversations(since, 'responses.platform', 'responses.conversation_root_post_id') }}
+    group by responses.case_id
 
 ),
 
@@ -115,6 +136,11 @@ final as (
             case_outcomes.last_unresolved_at > case_outcomes.moved_to_private_at, false
         ) as is_boomerang,
 
+        -- replies
+        coalesce(case_replies.responses, 0) as responses,
+        coalesce(case_replies.formal_responses, 0) as formal_responses,
+        coalesce(case_replies.informal_responses, 0) as informal_responses,
+
         -- backlog
         cases.first_response_at is null as is_unanswered,
         {{ case_build_columns() }}
@@ -127,6 +153,8 @@ final as (
         and cases.opening_post_id = opening_signals.post_id
     left join case_outcomes
         on cases.case_id = case_outcomes.case_id
+    left join case_replies
+        on cases.case_id = case_replies.case_id
 
 )
 

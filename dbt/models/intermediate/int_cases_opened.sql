@@ -6,9 +6,9 @@
 {%- set since = conversation_scope_since() %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='forget_and_append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_conversations('opening_post_id') }}"
+    forget_by='opening_post_id'
 ) }}
 with
 

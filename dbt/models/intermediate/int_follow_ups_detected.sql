@@ -7,9 +7,9 @@
 {%- set since = conversation_scope_since() %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='forget_and_append',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_changed_conversations('post_id') }}"
+    forget_by='post_id'
 ) }}
 with
 
@@ -30,7 +30,10 @@ responses as (
 
 case_posts as (
 
+    -- only the cases in scope: lets the engine skip the other cases' posts
+    -- before it joins them with their signals
     select * from {{ ref('int_case_posts_collected') }}
+    where case_id in (select case_id from cases)
 
 ),
 

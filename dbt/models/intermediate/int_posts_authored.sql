@@ -31,7 +31,7 @@ new_posts as (
 
     select platform, post_id
     from {{ ref('stg_social__posts') }}
-    where load_id > (select coalesce(max(load_id), '') from {{ this }})
+    where load_id > {{ load_watermark() }}
 
 ),
 

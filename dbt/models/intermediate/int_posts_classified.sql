@@ -39,7 +39,7 @@ posts as (
     left join {{ ref('stg_config__brand_accounts') }} as accounts
         on staged.author_handle = accounts.account_handle
     {%- if only_new %}
-    where staged.load_id > (select coalesce(max(load_id), '') from {{ this }})
+    where staged.load_id > {{ load_watermark() }}
     {%- endif %}
 
 ),

@@ -90,6 +90,11 @@ final as (
         cases.resolved,
         cases.is_boomerang,
 
+        -- replies
+        cases.responses,
+        cases.formal_responses,
+        cases.informal_responses,
+
         -- backlog
         cases.is_unanswered,
         {{ us_to_minutes(microseconds_between('cases.opened_at', 'as_of_clock.as_of_at')) }}

@@ -8,8 +8,8 @@
 -- depends_on: {{ ref('int_posts_authored') }}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{{ forget_rebuilt_days() }}"
+    incremental_strategy='forget_and_append',
+    forget_by='day'
 ) }}
 {%- set since = conversation_scope_since() %}
 

@@ -7,12 +7,6 @@ complaints as (
 
 ),
 
-tone as (
-
-    {{ case_tone_counts() }}
-
-),
-
 daily as (
 
     select
@@ -21,8 +15,6 @@ daily as (
         {{ sla_metrics() }}
 
     from complaints as c
-    left join tone
-        on c.case_id = tone.case_id
     group by c.brand, c.opened_day
 
 )

@@ -7,41 +7,18 @@ complaints as (
 
 ),
 
-tone as (
+overall as (
 
-    {{ case_tone_counts() }}
-
-),
-
-per_brand as (
-
+    -- one pass for both levels: the grouping set () is the row over every brand
     select
-        c.brand,
+        coalesce(c.brand, 'all') as brand,
         min(c.opened_day) as first_day,
         max(c.opened_day) as last_day,
         {{ sla_metrics() }}
 
     from complaints as c
-    left join tone
-        on c.case_id = tone.case_id
-    group by c.brand
-
-),
-
-all_brands as (
-
-    select
-        'all' as brand,
-        min(c.opened_day) as first_day,
-        max(c.opened_day) as last_day,
-        {{ sla_metrics() }}
-
-    from complaints as c
-    left join tone
-        on c.case_id = tone.case_id
+    group by grouping sets ((c.brand), ())
 
 )
 
-select * from per_brand
-union all
-select * from all_brands
+select * from overall
