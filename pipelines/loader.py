@@ -14,6 +14,7 @@ quarantine and (for collectors) the incremental cursor commit in one load.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -290,6 +291,17 @@ def run_loads(
         if known is not None:
             pipeline.run(posts_resource([known]))
         del fresh, known, others
-        # Arrow's allocator keeps freed buffers for reuse; hand them back between slices
-        pa.default_memory_pool().release_unused()
+        release_arrow_memory()
     return summary
+
+
+def release_arrow_memory() -> None:
+    """Hand freed Arrow buffers back to the system between slices and after a load.
+
+    Batches can stay reachable only through reference cycles (dlt's extract and
+    normalise steps) until the garbage collector runs, and Arrow's allocator keeps
+    freed buffers for reuse: without both steps a 5M-post import left ~1.2 GB
+    resident for the build that follows it.
+    """
+    gc.collect()
+    pa.default_memory_pool().release_unused()
