@@ -41,6 +41,23 @@ def write_run_context_to(
         write_run_context(con, as_of, since)
 
 
+def close_dbt_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open for the life of the process.
+
+    Until then this process holds the warehouse file's lock: a run that released
+    the warehouse lock but had not exited yet made the next run's process fail to
+    open the file. Closing also frees its buffer pool for the checks and publish.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed: nothing was opened
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
+
+
 def run_dbt(
     command: list[str],
     warehouse_path: Path,
@@ -70,7 +87,10 @@ def run_dbt(
     ]
     if quiet:
         args = ["--quiet", "--no-print", *args]
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        close_dbt_duckdb()
     if result.exception is not None:
         raise DbtFailure(f"dbt {' '.join(command)} failed: {result.exception}")
     failed: list[str] = []

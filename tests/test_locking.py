@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from carewatch import pipeline
 from carewatch.locking import WarehouseBusy, current_holder, warehouse_lock
 
 HOLDER = textwrap.dedent(
@@ -107,3 +108,23 @@ def test_the_lock_is_reentrant_in_one_run_and_separate_per_folder(tmp_path):
             pass
         with warehouse_lock(tmp_path / "b", timeout_seconds=1):
             pass
+
+
+def test_after_a_build_another_process_can_open_the_warehouse(scratch_warehouse):
+    """dbt-duckdb keeps its DuckDB instance for the life of the process; the build
+    closes it, so the next run's process can open the file as soon as this run has
+    released the warehouse lock (not only when this process exits)."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    pipeline.build_models(scratch_warehouse, as_of, unit_tests=False)
+    opened = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+            str(scratch_warehouse.path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert opened.returncode == 0, opened.stderr
