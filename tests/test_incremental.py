@@ -6,7 +6,7 @@ import json
 
 from carewatch import pipeline
 from carewatch.cli import main
-from carewatch.publish import reader_columns
+from carewatch.publish import REPORTING_TABLES, reader_columns
 from tests.conftest import DEMO_ARGS
 
 
@@ -17,13 +17,7 @@ def _marts(warehouse) -> dict[str, list]:
             table: con.sql(
                 f"select {', '.join(reader_columns(con, table))} from marts.{table} order by all"
             ).fetchall()
-            for table in (
-                "fct_complaints",
-                "fct_responses",
-                "fct_follow_ups",
-                "sla_daily",
-                "share_of_voice_daily",
-            )
+            for table in REPORTING_TABLES
         }
 
 
