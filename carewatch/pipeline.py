@@ -116,13 +116,15 @@ def build_models(
     run_dbt(command, warehouse.path, as_of=as_of, scoped_tests=scoped_tests and not full_refresh)
 
 
-def warm_up_checks() -> threading.Thread:
-    """Import Great Expectations in the background (about 2 s) while dbt builds."""
+def warm_up_imports() -> threading.Thread:
+    """Import dbt, then Great Expectations (about 1 s and 2 s), in the background:
+    the imports overlap the run's waits (Prefect's API, loading, DuckDB queries)."""
 
     def load() -> None:
+        import dbt.cli.main  # noqa: F401
         import great_expectations  # noqa: F401
 
-    thread = threading.Thread(target=load, name="import-great-expectations", daemon=True)
+    thread = threading.Thread(target=load, name="import-dbt-and-gx", daemon=True)
     thread.start()
     return thread
 

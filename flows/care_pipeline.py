@@ -109,7 +109,7 @@ def care_pipeline(
         if source == "demo" and not as_of
         else pipeline.parse_as_of(as_of)
     )
-    pipeline.warm_up_checks()
+    pipeline.warm_up_imports()
     with warehouse_lock(warehouse.directory):
         sync_config_task(config_path, warehouse)
         loaded = "nothing new loaded"
