@@ -54,15 +54,10 @@
 #}
 {% macro conversation_scope_since() -%}
     {%- set version = case_config_version() -%}
-    {%- if execute and is_incremental() and not version_changed(version, 'config_version') -%}
-        {%- set newest = run_query(
-            "select cast(max(built_at) as varchar) from " ~ this
-        ).columns[0].values()[0] -%}
-        {%- if newest is not none -%}
-            {{ return("cast('" ~ newest ~ "' as timestamp)") }}
-        {%- endif -%}
+    {%- if version_changed(version, 'config_version') -%}
+        {{ return(none) }}
     {%- endif -%}
-    {{ return(none) }}
+    {{ return(newest_in_this('built_at', 'timestamp')) }}
 {%- endmacro %}
 
 {# Conversations (platform, root) whose posts were threaded again after `since`. #}

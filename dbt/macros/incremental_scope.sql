@@ -11,31 +11,31 @@
 {%- endmacro %}
 
 {#
-    The newest `column` in this model's table (the watermark), or -infinity, as a
-    literal read when the model compiles: a constant lets DuckDB filter the
-    upstream scan before its joins (a subquery was only applied after them).
+    The newest `column` in this model's table as an SQL literal of `type`, read
+    when the model compiles (a constant lets DuckDB filter the upstream scan
+    before its joins; a subquery was only applied after them), or none when the
+    model is not incremental or its table is empty.
 #}
-{% macro watermark(column='built_at') -%}
+{% macro newest_in_this(column, type) -%}
     {%- if execute and is_incremental() -%}
         {%- set newest = run_query(
             "select cast(max(" ~ column ~ ") as varchar) from " ~ this
         ).columns[0].values()[0] -%}
         {%- if newest is not none -%}
-            {{ return("cast('" ~ newest ~ "' as timestamp)") }}
+            {{ return("cast('" ~ (newest | replace("'", "''")) ~ "' as " ~ type ~ ")") }}
         {%- endif -%}
     {%- endif -%}
-    {{ return("cast('-infinity' as timestamp)") }}
+    {{ return(none) }}
 {%- endmacro %}
 
-{# The newest load (dlt's load id, text) in this model's table, or '', as a literal. #}
+{# The watermark: the newest `column` in this model's table, or -infinity. #}
+{% macro watermark(column='built_at') -%}
+    {{ return(newest_in_this(column, 'timestamp') or "cast('-infinity' as timestamp)") }}
+{%- endmacro %}
+
+{# The newest load (dlt's load id, text) in this model's table, or ''. #}
 {% macro load_watermark() -%}
-    {%- if execute and is_incremental() -%}
-        {%- set newest = run_query("select max(load_id) from " ~ this).columns[0].values()[0] -%}
-        {%- if newest is not none -%}
-            {{ return("'" ~ (newest | replace("'", "''")) ~ "'") }}
-        {%- endif -%}
-    {%- endif -%}
-    {{ return("''") }}
+    {{ return(newest_in_this('load_id', 'varchar') or "''") }}
 {%- endmacro %}
 
 {#
