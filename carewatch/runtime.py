@@ -58,6 +58,20 @@ def configure_environment() -> None:
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
+def tune_garbage_collector() -> None:
+    """Collect young objects every 50,000 allocations instead of every 700.
+
+    A cycle imports dbt, Great Expectations and Prefect and loads dbt's manifest:
+    millions of small long-lived objects, over which the default thresholds ran
+    thousands of collections (about 1.5 s of a 10 s cycle). The data itself
+    lives in DuckDB and Arrow, outside Python's collector; the loader still
+    collects explicitly after each slice.
+    """
+    import gc
+
+    gc.set_threshold(50_000, 20, 100)
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether schema.table exists in the connection's own database."""
     return bool(
