@@ -281,6 +281,16 @@ def _validate_table(
     return [result for result in merged if result is not None]
 
 
+def _skip_dataframe_fingerprints() -> None:
+    """GX hashes every dataframe under HASH_THRESHOLD bytes (1 GB) into an md5
+    "fingerprint" batch marker, which nothing here reads: a third of a full check's
+    time at 5M posts. A threshold of 0 turns only that marker off; every
+    expectation still sees every row."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    pandas_execution_engine.HASH_THRESHOLD = 0
+
+
 def run_checks(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -298,6 +308,7 @@ def run_checks(
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    _skip_dataframe_fingerprints()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_pandas(name="carewatch_marts")

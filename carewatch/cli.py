@@ -11,7 +11,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from carewatch.runtime import configure_environment, tune_garbage_collector
+from carewatch.runtime import configure_environment
 
 DEFAULT_WAREHOUSE = Path("warehouse")
 
@@ -391,7 +391,6 @@ def entry() -> None:
     output is flushed; only the freeing of memory the OS reclaims anyway is
     skipped. In-process callers (tests) use main() and exit normally.
     """
-    tune_garbage_collector()
     try:
         code = main()
     except SystemExit as exc:  # argparse's errors and --help

@@ -56,6 +56,7 @@ def configure_environment() -> None:
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     # dlt logs a harmless warning per Arrow batch about column hints; keep errors only
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    tune_garbage_collector()
 
 
 def tune_garbage_collector() -> None:
