@@ -159,9 +159,10 @@ def warning_count(warehouse: Warehouse, run_id: str) -> int:
         ).fetchone()[0]
 
 
-def publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> Path:
+def publish(warehouse: Warehouse, run_id: str, as_of: datetime, *, whole: bool = False) -> Path:
+    """Publish the marts (only what changed since the last publish, unless `whole`)."""
     with warehouse.connect() as con:
-        return publish_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of)
+        return publish_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of, whole=whole)
 
 
 def sla_summary(warehouse: Warehouse) -> list[dict[str, Any]]:

@@ -3,16 +3,27 @@
 The reporting file is written beside the old one under a temporary name,
 flushed to disk, then renamed over it: a reader sees the old file or the new
 one, never a half-written state, and an open reader keeps its old snapshot.
+
+The every-15-minutes cycle changes a sliver of the history, so the new file
+starts as a copy of the last one this warehouse published (a file copy, not a
+re-encoding of every row) and takes only what changed: in the stamped fact
+tables the rows rebuilt since that publish replace their old versions and rows
+the warehouse no longer has go; the small aggregate tables are written whole.
+Anything that cannot vouch for the old file (none yet, another run's file, a
+changed column list) publishes every row, as the first publish does.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from carewatch.runtime import table_exists
 
 REPORTING_TABLES = (
     "fct_complaints",
@@ -24,8 +35,16 @@ REPORTING_TABLES = (
     "agent_tone_daily",
 )
 REPORTING_FILE = "reporting.duckdb"
-# incremental models' build stamps: warehouse bookkeeping, not for readers
-BUILD_STAMP_COLUMNS = ("built_at", "config_version")
+# build stamps of the incremental models: warehouse bookkeeping, not for readers
+BUILD_STAMP_COLUMNS = ("built_at", "config_version", "status_as_of")
+# fact tables whose rows carry `built_at`, with their keys: published by difference
+STAMPED_KEYS = {
+    "fct_complaints": "case_id",
+    "fct_responses": "post_id",
+    "fct_follow_ups": "follow_up_id",
+}
+PUBLISH_LOG = ("audit", "publish_log")
+_ALIAS = "publish_target"
 
 
 def publish_reporting(
@@ -34,33 +53,128 @@ def publish_reporting(
     *,
     run_id: str,
     as_of: datetime,
+    whole: bool = False,
 ) -> Path:
-    """Copy the marts into a fresh reporting file and swap it into place."""
+    """Write the marts into a fresh reporting file and swap it into place; `whole`
+    copies every row even when the last published file could be updated."""
     target = warehouse_dir / REPORTING_FILE
     temporary = warehouse_dir / f".{REPORTING_FILE}.{uuid.uuid4().hex}.tmp"
-    alias = "publish_target"
+    built_through = _newest_stamp(con)
+    since = None if whole else _published_through(con, target)
     try:
-        con.execute(f"attach '{temporary}' as {alias}")
+        if since is not None:
+            shutil.copyfile(target, temporary)
+        con.execute(f"attach '{temporary}' as {_ALIAS}")
         try:
+            con.execute("begin transaction")
             for table in REPORTING_TABLES:
-                columns = ", ".join(f'"{c}"' for c in reader_columns(con, table))
-                con.execute(
-                    f"create table {alias}.main.{table} as select {columns} from marts.{table}"
-                )
+                columns = reader_columns(con, table)
+                if (
+                    since is not None
+                    and table in STAMPED_KEYS
+                    and _same_columns(con, table, columns)
+                ):
+                    _apply_changes(con, table, columns, since)
+                else:
+                    _copy_whole(con, table, columns)
             con.execute(
-                f"""create table {alias}.main.publish_info as
+                f"""create or replace table {_ALIAS}.main.publish_info as
                     select ? as run_id, ? as published_at, ? as as_of""",
                 [run_id, datetime.now(tz=UTC), as_of],
             )
+            con.execute("commit")
         finally:
-            con.execute(f"detach {alias}")
+            con.execute(f"detach {_ALIAS}")
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, target)
     finally:
         if temporary.exists():
             temporary.unlink()
+    _record_publish(con, run_id, built_through, "changes" if since is not None else "whole")
     return target
+
+
+def _copy_whole(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
+    selected = ", ".join(f'"{c}"' for c in columns)
+    con.execute(
+        f"create or replace table {_ALIAS}.main.{table} as select {selected} from marts.{table}"
+    )
+
+
+def _apply_changes(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], since: datetime
+) -> None:
+    """Rows rebuilt after `since` replace their published versions; published rows
+    the warehouse no longer holds (a conversation re-rooted by a late parent) go."""
+    key = STAMPED_KEYS[table]
+    published = f"{_ALIAS}.main.{table}"
+    rebuilt = f'select "{key}" from marts.{table} where built_at > ?'
+    con.execute(f'delete from {published} where "{key}" in ({rebuilt})', [since])
+    con.execute(f'delete from {published} where "{key}" not in (select "{key}" from marts.{table})')
+    selected = ", ".join(f'"{c}"' for c in columns)
+    con.execute(
+        f"insert into {published} ({selected}) select {selected} from marts.{table} "
+        "where built_at > ?",
+        [since],
+    )
+
+
+def _same_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:
+    published = con.execute(
+        """select column_name from information_schema.columns
+           where table_catalog = ? and table_schema = 'main' and table_name = ?
+           order by ordinal_position""",
+        [_ALIAS, table],
+    ).fetchall()
+    return [name for (name,) in published] == columns
+
+
+def _newest_stamp(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    newest = " union all ".join(f"select max(built_at) as s from marts.{t}" for t in STAMPED_KEYS)
+    return con.sql(f"select max(s) from ({newest})").fetchone()[0]
+
+
+def _published_through(con: duckdb.DuckDBPyConnection, target: Path) -> datetime | None:
+    """The newest build stamp the reporting file at `target` holds, when it is the
+    file this warehouse's last publish wrote (its run id matches the log); else None."""
+    schema, table = PUBLISH_LOG
+    if not target.is_file() or not table_exists(con, schema, table):
+        return None
+    last = con.execute(
+        f"select run_id, built_through from {schema}.{table} order by published_at desc limit 1"
+    ).fetchone()
+    if last is None or last[1] is None:
+        return None
+    try:
+        con.execute(f"attach '{target}' as published_before (read_only)")
+    except duckdb.Error:
+        return None  # not a DuckDB file we can read: publish everything
+    try:
+        file_run = con.execute(
+            "select max(run_id) from published_before.main.publish_info"
+        ).fetchone()
+    except duckdb.Error:
+        file_run = None
+    finally:
+        con.execute("detach published_before")
+    return last[1] if file_run is not None and file_run[0] == last[0] else None
+
+
+def _record_publish(
+    con: duckdb.DuckDBPyConnection, run_id: str, built_through: datetime | None, mode: str
+) -> None:
+    schema, table = PUBLISH_LOG
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(
+        f"""create table if not exists {schema}.{table} (
+            run_id varchar, published_at timestamp with time zone,
+            built_through timestamp, mode varchar)"""
+    )
+    con.execute(
+        f"insert into {schema}.{table} values (?, ?, ?, ?)",
+        [run_id, datetime.now(tz=UTC), built_through, mode],
+    )
 
 
 def reader_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -209,17 +209,24 @@ def _backlog(con) -> Figure:
 
     frame = _query(
         con,
-        """select brand,
+        """with open_cases as (
+               -- age as of the published "as of" (publish_info), in calendar minutes
+               select brand,
+                      (epoch_us(publish_info.as_of) - epoch_us(opened_at)) / 60e6 as age_minutes
+               from fct_complaints, publish_info
+               where is_unanswered
+           )
+           select brand,
                   case
-                      when age_minutes_as_of < 60 then '< 1 h'
-                      when age_minutes_as_of < 480 then '1-8 h'
-                      when age_minutes_as_of < 1440 then '8-24 h'
-                      when age_minutes_as_of < 4320 then '1-3 days'
-                      when age_minutes_as_of < 10080 then '3-7 days'
+                      when age_minutes < 60 then '< 1 h'
+                      when age_minutes < 480 then '1-8 h'
+                      when age_minutes < 1440 then '8-24 h'
+                      when age_minutes < 4320 then '1-3 days'
+                      when age_minutes < 10080 then '3-7 days'
                       else '> 7 days'
                   end as age_bucket,
                   count(*) as cases
-           from fct_complaints where is_unanswered group by all""",
+           from open_cases group by all""",
     )
     brands = sorted(frame["brand"].unique())
     fig, ax = plt.subplots(figsize=(8, 3.2))

@@ -43,9 +43,11 @@ log = logging.getLogger(__name__)
 CHUNK_BYTES = 32 << 20
 # A piece pyarrow refuses is halved until it is this small, then read by Python.
 MIN_PIECE_LINES = 1024
-# As load_records: the peak is DuckDB's merge in dlt's load step, which grows with
-# the posts of one load; 1M a load saves ~1 s a load but peaks ~0.35 GB higher.
-POSTS_PER_LOAD = 250_000
+# Posts per dlt load. Each load pays a fixed cost (dlt's extract/normalise/load
+# steps, the look-up of known keys in raw.posts) and the peak grows with the posts
+# of one load (DuckDB's merge when posts are re-imported). At 1M posts, 500k a
+# load took 5.4 s against 6.5 s with 250k, for ~0.1 GB more peak (1M: 5.3 s, +0.26 GB).
+POSTS_PER_LOAD = 500_000
 
 _TEXT_FIELDS = (
     "platform",

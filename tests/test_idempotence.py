@@ -8,7 +8,12 @@ from carewatch import pipeline
 from tests.conftest import DEMO_ARGS
 
 # Run bookkeeping that is meant to grow or change per run.
-RUN_METADATA = {("audit", "check_results"), ("audit", "check_scope"), ("main", "publish_info")}
+RUN_METADATA = {
+    ("audit", "check_results"),
+    ("audit", "check_scope"),
+    ("audit", "publish_log"),
+    ("main", "publish_info"),
+}
 # when and by which load a row was (re)built: the incremental models' cursors, not content
 BUILD_STAMPS = {"built_at", "load_id"}
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+
+import duckdb
 
 from carewatch import pipeline
 from carewatch.cli import main
@@ -88,6 +91,33 @@ def test_a_cycle_classifies_only_new_posts_and_matches_a_full_rebuild(scratch_wa
     assert _marts(scratch_warehouse) == incremental
 
 
+def _published(warehouse) -> dict[str, list]:
+    """The reporting file's tables (publish_info aside), rows in a stable order."""
+    con = duckdb.connect(str(warehouse.reporting_path), read_only=True)
+    try:
+        return {t: con.sql(f"select * from {t} order by all").fetchall() for t in REPORTING_TABLES}
+    finally:
+        con.close()
+
+
+def _last_publish_mode(warehouse) -> str:
+    with warehouse.connect() as con:
+        return con.sql(
+            "select mode from audit.publish_log order by published_at desc limit 1"
+        ).fetchone()[0]
+
+
+def _publish_changes_then_whole(warehouse, as_of, name: str) -> dict[str, list]:
+    """Publish what changed, then everything: both files must hold the same rows."""
+    pipeline.publish(warehouse, f"{name}-changes", as_of)
+    assert _last_publish_mode(warehouse) == "changes"
+    by_difference = _published(warehouse)
+    pipeline.publish(warehouse, f"{name}-whole", as_of, whole=True)
+    assert _last_publish_mode(warehouse) == "whole"
+    assert _published(warehouse) == by_difference
+    return by_difference
+
+
 def _threads(warehouse) -> list:
     with warehouse.connect() as con:
         return con.sql(
@@ -166,6 +196,9 @@ def test_a_late_parent_rethreads_its_replies_and_a_config_change_rebuilds(
         ).fetchall()
     assert root == "late-root"
     assert opening == [("late-root", "orphan-answer")]
+    # the case that opened on the orphan reply is gone: publishing the changes removes it
+    published = _publish_changes_then_whole(scratch_warehouse, as_of, "late-parent")
+    assert not [r for r in published["fct_complaints"] if "orphan-reply" in r]
     incremental = (_marts(scratch_warehouse), _threads(scratch_warehouse))
     pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
     assert (_marts(scratch_warehouse), _threads(scratch_warehouse)) == incremental
@@ -178,8 +211,69 @@ def test_a_late_parent_rethreads_its_replies_and_a_config_change_rebuilds(
     pipeline.build_models(scratch_warehouse, as_of)
     changed_config = _marts(scratch_warehouse)
     assert changed_config != incremental[0]  # the term change did change the marts
+    _publish_changes_then_whole(scratch_warehouse, as_of, "changed-config")
     pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
     assert _marts(scratch_warehouse) == changed_config
+
+
+def test_pending_cases_breach_with_the_clock_and_an_earlier_as_of_recomputes_all(
+    scratch_warehouse,
+):
+    """Only a pending case's status depends on "as of": a later cycle recomputes the
+    pending cases (not the history) and equals a full rebuild, and so does a cycle
+    with an earlier "as of" than the stored statuses."""
+    as_of = pipeline.demo_as_of(DEMO_ARGS["start"], DEMO_ARGS["days"])
+    with scratch_warehouse.connect() as con:
+        pending, total = con.sql(
+            "select count(*) filter (where sla_status = 'pending'), count(*) "
+            "from marts.fct_complaints"
+        ).fetchone()
+    assert 0 < pending < total
+
+    later = as_of + timedelta(days=30)
+    pipeline.build_models(scratch_warehouse, later)
+    with scratch_warehouse.connect() as con:
+        still_pending, restamped = con.sql(
+            "select count(*) filter (where sla_status = 'pending'), count(*) filter "
+            "(where built_at = (select max(built_at) from marts.fct_complaints)) "
+            "from marts.fct_complaints"
+        ).fetchone()
+    assert still_pending == 0  # a month later every unanswered case is breached
+    assert restamped == pending  # and only the pending ones were recomputed
+    moved_on = _marts(scratch_warehouse)
+    published = _publish_changes_then_whole(scratch_warehouse, later, "later")
+    assert published["fct_complaints"]
+    pipeline.build_models(scratch_warehouse, later, full_refresh=True)
+    assert _marts(scratch_warehouse) == moved_on
+
+    pipeline.build_models(scratch_warehouse, as_of)  # back to the earlier "as of"
+    went_back = _marts(scratch_warehouse)
+    with scratch_warehouse.connect() as con:
+        assert (
+            con.sql(
+                "select count(*) from marts.fct_complaints where sla_status = 'pending'"
+            ).fetchone()[0]
+            == pending
+        )
+    pipeline.build_models(scratch_warehouse, as_of, full_refresh=True)
+    assert _marts(scratch_warehouse) == went_back
+
+
+def test_a_reporting_file_this_warehouse_did_not_write_is_published_whole(
+    scratch_warehouse, tmp_path
+):
+    as_of = pipeline.demo_as_of(DEMO_ARGS["start"], DEMO_ARGS["days"])
+    pipeline.publish(scratch_warehouse, "first", as_of)
+    expected = _published(scratch_warehouse)
+    # someone replaces the file with another (valid) one: it cannot be a base
+    foreign = duckdb.connect(str(tmp_path / "foreign.duckdb"))
+    foreign.execute("create table fct_complaints as select 1 as case_id")
+    foreign.execute("create table publish_info as select 'someone-else' as run_id")
+    foreign.close()
+    (tmp_path / "foreign.duckdb").replace(scratch_warehouse.reporting_path)
+    pipeline.publish(scratch_warehouse, "second", as_of)
+    assert _last_publish_mode(scratch_warehouse) == "whole"
+    assert _published(scratch_warehouse) == expected
 
 
 def test_run_loads_an_input_file_in_the_same_cycle(

@@ -57,7 +57,28 @@
     {%- if version_changed(version, 'config_version') -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- set status_as_of = config.get('status_as_of_column') -%}
+    {%- if status_as_of and as_of_moved_back(status_as_of) -%}
+        {{ return(none) }}
+    {%- endif -%}
     {{ return(newest_in_this('built_at', 'timestamp')) }}
+{%- endmacro %}
+
+{#
+    True when this run's "as of" is earlier than the one some stored row was
+    computed for (its `column`), or the table has no such column: statuses that
+    depend on the clock (a breached SLA) must then be computed again for every row.
+#}
+{% macro as_of_moved_back(column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- if column not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+            {{ return(true) }}
+        {%- endif -%}
+        {{ return(run_query(
+            "select coalesce(max(" ~ column ~ ") > " ~ as_of_timestamp() ~ ", false) from " ~ this
+        ).columns[0].values()[0]) }}
+    {%- endif -%}
+    {{ return(false) }}
 {%- endmacro %}
 
 {# Conversations (platform, root) whose posts were threaded again after `since`. #}
@@ -87,6 +108,7 @@
 #}
 {% macro get_incremental_forget_and_append_sql(arg_dict) -%}
     {%- set forget_by = config.require('forget_by') -%}
+    {{ drop_columns_the_model_dropped(arg_dict) }}
     {%- if forget_by == 'day' -%}
         {{ forget_rebuilt_days() }};
     {%- else -%}
@@ -104,7 +126,25 @@
         select platform, post_id from {{ ref('int_posts_threaded') }}
         where {{ in_changed_conversations(since) }}
     )
+    {%- if config.get('forget_also') %}
+        or ({{ config.get('forget_also') }})
     {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+{#
+    Columns the table has and the model no longer computes (an upgrade removed
+    them): dropped before the delete, as dbt's append_new_columns (the choice of
+    models with enforced contracts) only adds columns, and a left-over NOT NULL
+    column would refuse the new rows.
+#}
+{% macro drop_columns_the_model_dropped(arg_dict) -%}
+    {%- set kept = arg_dict['dest_columns'] | map(attribute='name') | map('lower') | list -%}
+    {%- for column in adapter.get_columns_in_relation(arg_dict['target_relation']) -%}
+        {%- if column.name | lower not in kept %}
+    alter table {{ arg_dict['target_relation'] }} drop column {{ adapter.quote(column.name) }};
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {# The stamps a case model's rows carry. #}

@@ -1,13 +1,32 @@
 -- One row per case: what the customer raised, when, and how the brand answered.
--- The case rows come whole from int_cases_followed_up (incremental); only what
--- depends on the run's "as of" is computed here: the SLA status of unanswered
--- cases (breached once older than the target in business time, else pending)
--- and the age of every case.
+-- The case rows come whole from int_cases_followed_up; only the SLA status of an
+-- unanswered case depends on the run's "as of" (breached once older than the
+-- target in business time, else pending).
+--
+-- Incremental by conversation (macros/conversation_scope.sql), like the models it
+-- reads: a run recomputes the cases of the conversations rebuilt since its last
+-- run and the cases still pending (the clock may have breached them); the rest of
+-- the history is not rewritten. An "as of" earlier than the one the stored
+-- statuses were computed for (`status_as_of`) recomputes every case.
+-- depends_on: {{ ref('int_posts_threaded') }}
+{%- set since = conversation_scope_since() %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='forget_and_append',
+    on_schema_change='append_new_columns',
+    forget_by='opening_post_id',
+    forget_also="sla_status = 'pending'",
+    status_as_of_column='status_as_of'
+) }}
 with
 
 cases as (
 
     select * from {{ ref('int_cases_followed_up') }}
+    where {{ in_changed_conversations(since) }}
+    {%- if since is not none %}
+        or case_id in (select case_id from {{ this }} where sla_status = 'pending')
+    {%- endif %}
 
 ),
 
@@ -95,15 +114,15 @@ final as (
         cases.formal_responses,
         cases.informal_responses,
 
-        -- backlog
+        -- backlog (its age is "as of" minus opened_at: publish_info.as_of in the
+        -- reporting database; a stored age would rewrite every row every run)
         cases.is_unanswered,
-        {{ us_to_minutes(microseconds_between('cases.opened_at', 'as_of_clock.as_of_at')) }}
-            as age_minutes_as_of,
 
-        -- build stamps (warehouse only: the quality gate checks the rows rebuilt
-        -- since its last pass; publish leaves them out)
-        cases.built_at,
-        cases.config_version
+        -- build stamps (warehouse only: the quality gate and publish take the rows
+        -- rebuilt since their last pass; publish leaves the stamps out)
+        {{ build_stamp() }} as built_at,
+        cases.config_version,
+        as_of_clock.as_of_at as status_as_of
 
     from cases
     inner join as_of_clock
