@@ -88,6 +88,25 @@
     where built_at > {{ since }}
 {%- endmacro %}
 
+{#
+    A predicate for reading another case model: its rows rebuilt after `since`
+    (true on a full build). Every case model rebuilds whole conversations and
+    stamps what it rebuilt, and it has processed every change up to this run
+    (dbt runs it first; a model that failed stops the ones after it, whose
+    watermarks then stay at or behind its own). So its rows stamped after this
+    model's watermark are exactly its rows of the conversations changed since:
+    the same rows as `in_changed_conversations`, found through the stamp, which
+    DuckDB checks per row group (appended rows sit together at the table's end)
+    instead of joining the model's whole table with the changed conversations.
+#}
+{% macro rebuilt_after(since, stamp='built_at') -%}
+    {%- if since is none -%}
+        true
+    {%- else -%}
+        {{ stamp }} > {{ since }}
+    {%- endif -%}
+{%- endmacro %}
+
 {# A predicate: the row's conversation is one of them (true on a full build). #}
 {% macro in_changed_conversations(since, platform='platform', root='conversation_root_post_id') -%}
     {%- if since is none -%}
@@ -124,7 +143,7 @@
     {%- if since is not none %}
     where (platform, {{ post_column }}) in (
         select platform, post_id from {{ ref('int_posts_threaded') }}
-        where {{ in_changed_conversations(since) }}
+        where {{ rebuilt_after(since) }}
     )
     {%- if config.get('forget_also') %}
         or ({{ config.get('forget_also') }})

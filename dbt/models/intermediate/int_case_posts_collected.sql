@@ -15,7 +15,7 @@ with
 cases as (
 
     select * from {{ ref('int_cases_opened') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
@@ -29,7 +29,7 @@ posts as (
 threads as (
 
     select * from {{ ref('int_posts_threaded') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 

@@ -17,7 +17,7 @@ with
 cases as (
 
     select * from {{ ref('int_cases_responded') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
@@ -36,6 +36,7 @@ opening_signals as (
 follow_ups as (
 
     select * from {{ ref('int_follow_ups_detected') }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
@@ -71,7 +72,7 @@ case_replies as (
     inner join opening_signals as reply_signals
         on responses.platform = reply_signals.platform
         and responses.post_id = reply_signals.post_id
-    where {{ in_changed_conversations(since, 'responses.platform', 'responses.conversation_root_post_id') }}
+    where {{ rebuilt_after(since, 'responses.built_at') }}
     group by responses.case_id
 
 ),

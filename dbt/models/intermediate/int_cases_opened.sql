@@ -27,7 +27,7 @@ posts as (
 threads as (
 
     select * from {{ ref('int_posts_threaded') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 

@@ -28,7 +28,7 @@ cases as (
         origin
 
     from {{ ref('int_cases_opened') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
@@ -42,7 +42,7 @@ first_responses as (
 
     select * from {{ ref('int_responses_matched') }}
     where is_first_response
-        and {{ in_changed_conversations(since) }}
+        and {{ rebuilt_after(since) }}
 
 ),
 

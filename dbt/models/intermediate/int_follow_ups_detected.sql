@@ -17,14 +17,14 @@ cases as (
 
     select * from {{ ref('int_cases_responded') }}
     where first_response_at is not null
-        and {{ in_changed_conversations(since) }}
+        and {{ rebuilt_after(since) }}
 
 ),
 
 responses as (
 
     select * from {{ ref('int_responses_matched') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
@@ -33,7 +33,8 @@ case_posts as (
     -- only the cases in scope: lets the engine skip the other cases' posts
     -- before it joins them with their signals
     select * from {{ ref('int_case_posts_collected') }}
-    where case_id in (select case_id from cases)
+    where {{ rebuilt_after(since) }}
+        and case_id in (select case_id from cases)
 
 ),
 

@@ -22,14 +22,14 @@ posts as (
 threads as (
 
     select * from {{ ref('int_posts_threaded') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
 cases as (
 
     select * from {{ ref('int_cases_opened') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 

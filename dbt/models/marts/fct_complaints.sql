@@ -23,7 +23,7 @@ with
 cases as (
 
     select * from {{ ref('int_cases_followed_up') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
     {%- if since is not none %}
         or case_id in (select case_id from {{ this }} where sla_status = 'pending')
     {%- endif %}

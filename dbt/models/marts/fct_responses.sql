@@ -15,14 +15,14 @@ with
 responses as (
 
     select * from {{ ref('int_responses_matched') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
 cases as (
 
     select * from {{ ref('int_cases_responded') }}
-    where {{ in_changed_conversations(since) }}
+    where {{ rebuilt_after(since) }}
 
 ),
 
