@@ -18,6 +18,7 @@ import duckdb
 from carewatch.check_results import CheckReport, CheckResult, record_results
 from carewatch.config import QualitySettings
 from carewatch.data_checks import data_level_checks
+from carewatch.publish import STAMPED_KEYS, newest_stamp
 from carewatch.runtime import table_exists
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,7 @@ TABLE_QUERIES = {
     ),
 }
 ROW_KEYS = {
-    "fct_complaints": "case_id",
-    "fct_responses": "post_id",
-    "fct_follow_ups": "follow_up_id",
+    **STAMPED_KEYS,
     "sla_daily": "row_key",
     "share_of_voice_daily": "row_key",
 }
@@ -151,7 +150,7 @@ def _columns_for(table: str, expectations: list[Any]) -> list[str]:
 # every-15-minutes cycle validates only rows rebuilt since the last check that
 # passed, plus every row sharing a key with one of them (so a new duplicate of an
 # old key is still caught). The small aggregate tables are always checked whole.
-STAMPED_TABLES = ("fct_complaints", "fct_responses", "fct_follow_ups")
+STAMPED_TABLES = tuple(STAMPED_KEYS)
 
 
 def _scoped_query(table: str, changed_since: datetime | None) -> str:
@@ -190,11 +189,6 @@ def checked_through(con: duckdb.DuckDBPyConnection) -> datetime | None:
     if not table_exists(con, "audit", "check_scope"):
         return None
     return con.sql("select max(checked_through) from audit.check_scope").fetchone()[0]
-
-
-def _newest_stamp(con: duckdb.DuckDBPyConnection) -> datetime | None:
-    newest = " union all ".join(f"select max(built_at) as s from marts.{t}" for t in STAMPED_TABLES)
-    return con.sql(f"select max(s) from ({newest})").fetchone()[0]
 
 
 def _record_scope(
@@ -315,7 +309,7 @@ def run_checks(
     changed_since = checked_through(con) if changed_only else None
     if changed_since is not None:
         log.info("checking the fact rows rebuilt after %s", changed_since)
-    newest = _newest_stamp(con)
+    newest = newest_stamp(con)
     results: list[CheckResult] = []
     for table, expectations in _suites().items():
         frames = _frames(con, table, expectations, changed_since)

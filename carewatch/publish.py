@@ -59,7 +59,7 @@ def publish_reporting(
     copies every row even when the last published file could be updated."""
     target = warehouse_dir / REPORTING_FILE
     temporary = warehouse_dir / f".{REPORTING_FILE}.{uuid.uuid4().hex}.tmp"
-    built_through = _newest_stamp(con)
+    built_through = newest_stamp(con)
     since = None if whole else _published_through(con, target)
     try:
         if since is not None:
@@ -130,7 +130,8 @@ def _same_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]
     return [name for (name,) in published] == columns
 
 
-def _newest_stamp(con: duckdb.DuckDBPyConnection) -> datetime | None:
+def newest_stamp(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest build stamp in the stamped fact tables (None when they are empty)."""
     newest = " union all ".join(f"select max(built_at) as s from marts.{t}" for t in STAMPED_KEYS)
     return con.sql(f"select max(s) from ({newest})").fetchone()[0]
 
