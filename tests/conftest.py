@@ -12,6 +12,11 @@ from carewatch.runtime import configure_environment
 
 configure_environment()
 
+# Prefect binds its console log handler to sys.stderr when it loads: load it before
+# any test captures output, or the handler keeps a captured stream that a later
+# test finds closed ("I/O operation on closed file").
+import prefect.main  # noqa: E402, F401
+
 from carewatch import pipeline  # noqa: E402
 from carewatch.config import load_config  # noqa: E402
 from carewatch.pipeline import Warehouse  # noqa: E402

@@ -23,8 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import duckdb
-import prefect.main  # noqa: F401  (Prefect binds its log handler to sys.stderr when
-import pytest  # it loads: load it here, not first inside a test whose capsys stream closes)
+import pytest
 import yaml
 
 from carewatch.collect import collect, cursors

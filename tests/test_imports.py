@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import prefect.main  # noqa: F401  (Prefect binds its log handler to sys.stderr when
-import pytest  # it loads: load it here, not first inside a test whose capsys stream closes)
+import pytest
 
 from carewatch import pipeline
 from carewatch.cli import main

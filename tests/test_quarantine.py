@@ -14,8 +14,7 @@ import re
 from pathlib import Path
 
 import duckdb
-import prefect.main  # noqa: F401  (Prefect binds its log handler to sys.stderr when
-import pytest  # it loads: load it here, not first inside a test whose capsys stream closes)
+import pytest
 
 from carewatch.cli import main
 
