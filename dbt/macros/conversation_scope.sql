@@ -71,7 +71,7 @@
 #}
 {% macro as_of_moved_back(column) -%}
     {%- if execute and is_incremental() -%}
-        {%- if column not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+        {%- if not this_has_column(column) -%}
             {{ return(true) }}
         {%- endif -%}
         {{ return(run_query(
@@ -81,38 +81,22 @@
     {{ return(false) }}
 {%- endmacro %}
 
-{# Conversations (platform, root) whose posts were threaded again after `since`. #}
-{% macro changed_conversations(since) -%}
-    select distinct platform, conversation_root_post_id
-    from {{ ref('int_posts_threaded') }}
-    where built_at > {{ since }}
-{%- endmacro %}
-
 {#
     A predicate for reading another case model: its rows rebuilt after `since`
     (true on a full build). Every case model rebuilds whole conversations and
     stamps what it rebuilt, and it has processed every change up to this run
     (dbt runs it first; a model that failed stops the ones after it, whose
     watermarks then stay at or behind its own). So its rows stamped after this
-    model's watermark are exactly its rows of the conversations changed since:
-    the same rows as `in_changed_conversations`, found through the stamp, which
+    model's watermark are exactly its rows of the conversations
+    `int_posts_threaded` re-walked since then, found through the stamp, which
     DuckDB checks per row group (appended rows sit together at the table's end)
-    instead of joining the model's whole table with the changed conversations.
+    instead of joining the model's whole table with those conversations.
 #}
 {% macro rebuilt_after(since, stamp='built_at') -%}
     {%- if since is none -%}
         true
     {%- else -%}
         {{ stamp }} > {{ since }}
-    {%- endif -%}
-{%- endmacro %}
-
-{# A predicate: the row's conversation is one of them (true on a full build). #}
-{% macro in_changed_conversations(since, platform='platform', root='conversation_root_post_id') -%}
-    {%- if since is none -%}
-        true
-    {%- else -%}
-        ({{ platform }}, {{ root }}) in ({{ changed_conversations(since) }})
     {%- endif -%}
 {%- endmacro %}
 

@@ -45,7 +45,7 @@
 #}
 {% macro version_changed(version, column) -%}
     {%- if execute and is_incremental() -%}
-        {%- if column not in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+        {%- if not this_has_column(column) -%}
             {{ return(true) }}
         {%- endif -%}
         {%- set found = run_query(
@@ -54,6 +54,11 @@
         {{ return(found > 0) }}
     {%- endif -%}
     {{ return(false) }}
+{%- endmacro %}
+
+{# Whether this model's existing table has `column` (a table from before it was added). #}
+{% macro this_has_column(column) -%}
+    {{ return(column in (adapter.get_columns_in_relation(this) | map(attribute='name') | list)) }}
 {%- endmacro %}
 
 {# A hash of a relation's rows (in a stable order), computed at compile time. #}

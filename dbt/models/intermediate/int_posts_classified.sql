@@ -23,7 +23,7 @@
     ~ relation_version(ref('stg_config__brand_accounts'))
 ) %}
 {%- set only_new = is_incremental()
-    and 'load_id' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list)
+    and this_has_column('load_id')
     and not version_changed(lexicon_version, 'lexicon_version') %}
 
 with

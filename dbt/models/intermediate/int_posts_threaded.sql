@@ -12,9 +12,7 @@
     on_schema_change='sync_all_columns'
 ) }}
 
-{%- set only_changed = is_incremental() and 'built_at' in (
-    adapter.get_columns_in_relation(this) | map(attribute='name') | list
-) %}
+{%- set only_changed = is_incremental() and this_has_column('built_at') %}
 
 with recursive
 
