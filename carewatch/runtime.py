@@ -32,13 +32,37 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("CAREWATCH_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT_DEFAULT
 
 
+# The storage format of a new warehouse file. DuckDB writes new files in the v0.10
+# format unless told otherwise; from v1.3 on, string columns compress with a
+# faster scheme: at 5M posts a wide intermediate table is written ~30% faster and
+# is ~20% smaller (DECISIONLOG). v1.4.0 is DuckDB's long-term-support release, so
+# any DuckDB from 1.4 on can still open the warehouse.
+WAREHOUSE_STORAGE_VERSION = "v1.4.0"
+
+
+def create_warehouse_file(path: Path) -> None:
+    """Create an empty warehouse file in WAREHOUSE_STORAGE_VERSION, unless it exists.
+
+    Whoever opens the file first (the config sync, dlt, dbt) would otherwise create it
+    in DuckDB's oldest format; an existing file keeps the format it was created in.
+    """
+    if path.exists():
+        return
+    import duckdb
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(
+        str(path), config={"storage_compatibility_version": WAREHOUSE_STORAGE_VERSION}
+    ).close()
+
+
 @contextmanager
 def open_warehouse(path: Path) -> Iterator[Any]:
     """A DuckDB connection to a warehouse file with carewatch's bounds: the memory limit
     and no insertion-order preservation (no step relies on row order)."""
     import duckdb
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_warehouse_file(path)
     con = duckdb.connect(str(path))
     try:
         # settings, not connect(config=...): dbt may hold the same file open in this

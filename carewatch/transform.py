@@ -72,7 +72,10 @@ def run_dbt(
     tests of stamped models cover the rows built since the last passing quality gate."""
     from dbt.cli.main import dbtRunner
 
+    from carewatch.runtime import create_warehouse_file
+
     dbt_env(warehouse_path)
+    create_warehouse_file(warehouse_path)
     if as_of is not None:
         write_run_context_to(warehouse_path, as_of, scoped_tests=scoped_tests)
     variables = dict(extra_vars or {})

@@ -27,7 +27,7 @@ import dlt
 import pyarrow as pa
 
 from carewatch.privacy import customer_key_secret, customer_keyer
-from carewatch.runtime import open_warehouse
+from carewatch.runtime import create_warehouse_file, open_warehouse
 from pipelines.normalised import (
     DISCOVERED_ACCOUNTS_SCHEMA,
     POST_SCHEMA,
@@ -83,6 +83,7 @@ def warehouse_pipeline(warehouse_dir: Path, name: str = "carewatch_posts") -> dl
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     # a merge leaves its slice in raw_staging; emptied, it does not double the file
     os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
+    create_warehouse_file(warehouse_dir / WAREHOUSE_FILE)
     return dlt.pipeline(
         pipeline_name=name,
         destination=dlt.destinations.duckdb(str(warehouse_dir / WAREHOUSE_FILE)),

@@ -27,12 +27,6 @@ brands as (
 
 ),
 
-opening_signals as (
-
-    select * from {{ ref('int_posts_classified') }}
-
-),
-
 follow_ups as (
 
     select * from {{ ref('int_follow_ups_detected') }}
@@ -69,7 +63,7 @@ case_replies as (
         count(case when reply_signals.address_form = 'informal' then 1 end) as informal_responses
 
     from {{ ref('int_responses_matched') }} as responses
-    inner join opening_signals as reply_signals
+    inner join {{ ref('int_posts_classified') }} as reply_signals
         on responses.platform = reply_signals.platform
         and responses.post_id = reply_signals.post_id
     where {{ rebuilt_after(since, 'responses.built_at') }}
@@ -149,7 +143,9 @@ final as (
     from cases
     inner join brands
         on cases.brand_key = brands.brand_key
-    inner join opening_signals
+    -- the classified posts are joined where they are used, not through one CTE:
+    -- DuckDB materialises a CTE read twice, a copy of millions of posts
+    inner join {{ ref('int_posts_classified') }} as opening_signals
         on cases.platform = opening_signals.platform
         and cases.opening_post_id = opening_signals.post_id
     left join case_outcomes
