@@ -48,6 +48,9 @@ MIN_PIECE_LINES = 1024
 # of one load (DuckDB's merge when posts are re-imported). At 1M posts, 500k a
 # load took 5.4 s against 6.5 s with 250k, for ~0.1 GB more peak (1M: 5.3 s, +0.26 GB).
 POSTS_PER_LOAD = 500_000
+# Chunks read ahead while dlt loads the slice before them (~100k posts each): about
+# one slice, so reading overlaps loading without holding more than two slices.
+CHUNKS_READ_AHEAD = 4
 
 _TEXT_FIELDS = (
     "platform",
@@ -311,4 +314,10 @@ def load_jsonl_file(
     source = source or f"jsonl:{path.name}"
     summary = summary or LoadSummary(source=source)
     items = jsonl_items(path, source, summary, chunk_bytes=chunk_bytes, progress=progress)
-    return run_loads(items, summary, warehouse_dir, posts_per_load=posts_per_load)
+    return run_loads(
+        items,
+        summary,
+        warehouse_dir,
+        posts_per_load=posts_per_load,
+        read_ahead=CHUNKS_READ_AHEAD,
+    )

@@ -17,10 +17,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 import dlt
@@ -262,23 +264,34 @@ def split_known_posts(
 
 
 def run_loads(
-    items: Iterable[Any], summary: LoadSummary, warehouse_dir: Path, *, posts_per_load: int
+    items: Iterable[Any],
+    summary: LoadSummary,
+    warehouse_dir: Path,
+    *,
+    posts_per_load: int,
+    read_ahead: int = 0,
 ) -> LoadSummary:
     """Feed `items` (as `raw_items` yields them) to dlt, one slice per `posts_per_load`
-    posts counted in `summary.loaded`: posts new to the warehouse are appended,
-    posts it already holds are merged on (platform, post_id)."""
+    posts: posts new to the warehouse are appended, posts it already holds are merged
+    on (platform, post_id). With `read_ahead`, a background thread produces up to that
+    many items while dlt loads the slice before them (only for sources that need no
+    dlt context, such as a file reader)."""
     pipeline = warehouse_pipeline(warehouse_dir)
-    items = iter(items)
+    items = iter(items_read_ahead(items, read_ahead) if read_ahead else items)
     exhausted = False
 
     def one_slice() -> tuple[list[pa.Table], list[Any]]:
         nonlocal exhausted
         posts: list[pa.Table] = []
         others: list[Any] = []  # quarantine and discovered accounts, routed by their hints
-        start = summary.loaded
+        taken = 0
         for item in items:
-            (posts if isinstance(item, pa.Table) else others).append(item)
-            if summary.loaded - start >= posts_per_load:
+            if isinstance(item, pa.Table):
+                posts.append(item)
+                taken += item.num_rows
+            else:
+                others.append(item)
+            if taken >= posts_per_load:
                 return posts, others
         exhausted = True
         return posts, others
@@ -294,6 +307,54 @@ def run_loads(
         del fresh, known, others
         release_arrow_memory()
     return summary
+
+
+def items_read_ahead(items: Iterable[Any], depth: int) -> Iterator[Any]:
+    """`items` in order, produced by a background thread up to `depth` items ahead.
+
+    Reading and validating a file (pyarrow, DuckDB) and dlt's load (Parquet, DuckDB)
+    both spend most of their time outside the GIL, so on two cores the next slice is
+    read while the last one loads. An error in the source is raised here, at the
+    item where it happened; when the consumer stops early, the source is closed.
+    """
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+    failure: list[BaseException] = []
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                if not put(item):
+                    break
+        except BaseException as error:  # handed to the consumer, raised there
+            failure.append(error)
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+            put(finished)
+
+    producer = threading.Thread(target=produce, name="carewatch-read-ahead", daemon=True)
+    producer.start()
+    try:
+        while (item := queue.get()) is not finished:
+            yield item
+        if failure:
+            raise failure[0]
+    finally:
+        stop.set()
+        producer.join()
 
 
 def release_arrow_memory() -> None:

@@ -5,6 +5,7 @@ quarantines, with the same reasons and payloads; real DuckDB warehouses."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,7 @@ import pytest
 from pipelines import fast_jsonl
 from pipelines.fast_jsonl import ChunkReader, load_jsonl_file
 from pipelines.jsonl_export import read_jsonl
-from pipelines.loader import load_records
+from pipelines.loader import items_read_ahead, load_records
 
 BAD_INPUT = Path(__file__).parent / "fixtures" / "bad_input" / "posts.jsonl"
 POST_COLUMNS = (
@@ -146,6 +147,46 @@ def test_fast_path_loads_and_quarantines_exactly_like_the_python_path(
     assert len(slow_posts) > 200 and len(slow_quarantine) > 30
     assert fast_posts == slow_posts
     assert fast_quarantine == slow_quarantine
+
+
+def test_slices_read_ahead_load_exactly_what_one_slice_loads(tmp_path):
+    # small slices and chunks: the background reader runs ahead of several dlt loads
+    path = _write_mixed_file(tmp_path / "mixed.jsonl")
+    whole = load_jsonl_file(path, tmp_path / "whole", chunk_bytes=1 << 20)
+    sliced = load_jsonl_file(path, tmp_path / "sliced", chunk_bytes=700, posts_per_load=40)
+    assert (sliced.loaded, sliced.quarantined) == (whole.loaded, whole.quarantined)
+    assert _contents(tmp_path / "sliced") == _contents(tmp_path / "whole")
+
+
+def test_read_ahead_keeps_order_raises_the_source_error_and_closes_an_abandoned_source():
+    assert list(items_read_ahead(iter(range(100)), 3)) == list(range(100))
+
+    def failing():
+        yield 1
+        yield 2
+        raise ValueError("line 3 is broken")
+
+    received = []
+    with pytest.raises(ValueError, match="line 3 is broken"):
+        for item in items_read_ahead(failing(), 2):
+            received.append(item)
+    assert received == [1, 2]
+
+    closed = threading.Event()
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                n += 1
+                yield n
+        finally:
+            closed.set()
+
+    reader = items_read_ahead(endless(), 2)
+    assert [next(reader), next(reader)] == [1, 2]
+    reader.close()  # the consumer stops early (a failed load)
+    assert closed.is_set()
 
 
 def test_reimporting_with_the_fast_path_changes_nothing(tmp_path):
