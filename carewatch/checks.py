@@ -7,6 +7,7 @@ is broken in the pinned versions). Every result is recorded in the warehouse's
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -248,6 +249,7 @@ def _validate_table(
     datasource: Any, table: str, expectations: list[Any], frames
 ) -> list[CheckResult]:
     import great_expectations as gx
+    import pyarrow as pa
 
     asset = datasource.add_dataframe_asset(name=table)
     batches = asset.add_batch_definition_whole_dataframe(f"{table}_all")
@@ -288,6 +290,10 @@ def _validate_table(
             )
             merged[index] = _merge(merged[index], part, counts[index])
         del frame, validation
+        # hand the part's Arrow buffers back before the next part: GX leaves reference
+        # cycles to the frame, and Arrow's allocator keeps freed buffers for reuse
+        gc.collect(1)
+        pa.default_memory_pool().release_unused()
     return [result for result in merged if result is not None]
 
 
