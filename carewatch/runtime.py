@@ -97,6 +97,19 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def release_arrow_memory(generation: int = 2) -> None:
+    """Hand freed Arrow buffers back to the system (between import slices, between
+    check parts). Buffers can stay reachable only through reference cycles (dlt's
+    steps, Great Expectations' batches) until the collector runs `generation`, and
+    Arrow's allocator keeps freed buffers for reuse unless told to release them."""
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect(generation)
+    pa.default_memory_pool().release_unused()
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Whether schema.table exists in the connection's own database."""
     return bool(
