@@ -111,13 +111,22 @@ def _apply_changes(
     published = f"{_ALIAS}.main.{table}"
     rebuilt = f'select "{key}" from marts.{table} where built_at > ?'
     con.execute(f'delete from {published} where "{key}" in ({rebuilt})', [since])
-    con.execute(f'delete from {published} where "{key}" not in (select "{key}" from marts.{table})')
     selected = ", ".join(f'"{c}"' for c in columns)
     con.execute(
         f"insert into {published} ({selected}) select {selected} from marts.{table} "
         "where built_at > ?",
         [since],
     )
+    # The file now holds every warehouse row plus those the warehouse dropped since
+    # (keys are unique on both sides), so equal counts mean none was dropped and
+    # the anti-join over all keys (~0.2 s a table at 5M posts) can be skipped.
+    counts = con.execute(
+        f"select (select count(*) from {published}), (select count(*) from marts.{table})"
+    ).fetchone()
+    if counts[0] != counts[1]:
+        con.execute(
+            f'delete from {published} where "{key}" not in (select "{key}" from marts.{table})'
+        )
 
 
 def _same_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:

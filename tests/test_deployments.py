@@ -220,10 +220,13 @@ def test_a_failing_check_in_a_deployment_run_sends_the_notice(served, first_run,
     warehouse = tmp_path / "warehouse"
     shutil.copytree(first_run[0], warehouse)
     con = duckdb.connect(str(warehouse / "carewatch.duckdb"))
-    try:  # a post without its author key: the staging not_null test must stop the build
+    try:  # a post reloaded without its author key (with a new load id, as dlt writes
+        # it): the staging not_null test, which takes the posts loaded since the last
+        # passing run, must stop the build
         con.execute(
-            "update raw.posts set author_key = null "
-            "where post_id = (select min(post_id) from raw.posts)"
+            "update raw.posts set author_key = null, _dlt_load_id = ? "
+            "where post_id = (select min(post_id) from raw.posts)",
+            [f"{time.time():.7f}"],
         )
     finally:
         con.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import duckdb
 import pytest
@@ -235,6 +236,34 @@ def test_scoped_data_tests_skip_rows_the_last_pass_covered(scratch_warehouse):
     pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
     with pytest.raises(DbtFailure, match="unique_fct_responses_post_id"):
         pipeline.build_models(scratch_warehouse, as_of, unit_tests=False)
+
+
+def _duplicate_a_raw_post(warehouse, load_id: str | None) -> None:
+    """Insert a second raw.posts row for an existing post, under `load_id` (None:
+    the load id of the post it copies)."""
+    with warehouse.connect() as con:
+        con.execute(
+            "insert into raw.posts select * replace "
+            "(coalesce(?, _dlt_load_id) as _dlt_load_id) "
+            "from raw.posts where post_id = (select min(post_id) from raw.posts)",
+            [load_id],
+        )
+
+
+def test_the_cycle_tests_staging_posts_loaded_since_the_last_pass(scratch_warehouse):
+    """Staging carries no build stamp: the cycle's data tests take the posts loaded
+    after the last pass (dlt's load id), with every post sharing their key. A
+    duplicate loaded now fails; one from an earlier load is left to full builds."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    assert pipeline.check_models(scratch_warehouse, "full-pass", as_of=as_of).passed
+    _duplicate_a_raw_post(scratch_warehouse, load_id=None)
+    pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
+    with pytest.raises(DbtFailure, match="unique_combination_of_columns_stg_social__posts"):
+        pipeline.build_models(scratch_warehouse, as_of, unit_tests=False)
+
+    _duplicate_a_raw_post(scratch_warehouse, load_id=f"{time.time():.7f}")
+    with pytest.raises(DbtFailure, match="unique_combination_of_columns_stg_social__posts"):
+        pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
 
 
 def test_a_null_in_a_reporting_column_stops_the_build(scratch_warehouse):

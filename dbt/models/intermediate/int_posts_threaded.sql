@@ -16,45 +16,37 @@
 
 with recursive
 
-authored as (
-
-    select
-        platform,
-        post_id,
-        parent_post_id,
-        parent_in_data,
-        is_customer_post,
-        built_at
-
-    from {{ ref('int_posts_authored') }}
-
-),
-
 {%- if only_changed %}
 
 changed as (
 
-    select * from authored
+    -- the posts rebuilt upstream since this model's last run (appended last, so
+    -- the stamp's zone maps skip the older row groups)
+    select platform, post_id, parent_post_id
+    from {{ ref('int_posts_authored') }}
     where built_at > {{ watermark() }}
+
+),
+
+changed_keys as (
+
+    -- the changed posts and their parents: their stored rows name the trees a
+    -- changed post joins or already was in
+    select platform, post_id from changed
+
+    union
+
+    select platform, parent_post_id from changed where parent_post_id is not null
 
 ),
 
 touched_roots as (
 
-    -- the stored trees a changed post joins (through its parent) or already was in
-    select stored.platform, stored.conversation_root_post_id
-    from changed
-    inner join {{ this }} as stored
-        on changed.platform = stored.platform
-        and changed.parent_post_id = stored.post_id
-
-    union
-
-    select stored.platform, stored.conversation_root_post_id
-    from changed
-    inner join {{ this }} as stored
-        on changed.platform = stored.platform
-        and changed.post_id = stored.post_id
+    select distinct stored.platform, stored.conversation_root_post_id
+    from {{ this }} as stored
+    inner join changed_keys
+        on stored.platform = changed_keys.platform
+        and stored.post_id = changed_keys.post_id
 
 ),
 
@@ -74,45 +66,66 @@ scope as (
 
 posts as (
 
-    select authored.*
-    from authored
+    select
+        authored.platform,
+        authored.post_id,
+        authored.parent_post_id,
+        authored.parent_in_data,
+        authored.is_customer_post
+
+    from {{ ref('int_posts_authored') }} as authored
     inner join scope
         on authored.platform = scope.platform
         and authored.post_id = scope.post_id
 
 ),
 
-starts as (
+orphans as (
 
-    -- roots, and posts whose parent is outside the re-walked trees: those
-    -- continue from the parent's stored row, which this run does not change
-    select
-        posts.platform,
-        posts.post_id,
-        case
-            when posts.parent_in_data then stored_parent.conversation_root_post_id
-            else posts.post_id
-        end as conversation_root_post_id,
-        case when posts.parent_in_data then stored_parent.reply_depth + 1 else 0 end
-            as reply_depth,
-        case
-            when not posts.parent_in_data then cast(null as varchar)
-            when parent_post.is_customer_post then parent_post.post_id
-            else stored_parent.customer_ancestor_post_id
-        end as customer_ancestor_post_id
-
+    -- posts whose parent is in the data but not in the re-walked trees; whole
+    -- trees are re-walked, so this is rare (a parent that was never threaded)
+    select posts.platform, posts.post_id, posts.parent_post_id
     from posts
     left join posts as walked_parent
         on posts.platform = walked_parent.platform
         and posts.parent_post_id = walked_parent.post_id
-    left join {{ this }} as stored_parent
-        on posts.platform = stored_parent.platform
-        and posts.parent_post_id = stored_parent.post_id
-    left join authored as parent_post
-        on posts.platform = parent_post.platform
-        and posts.parent_post_id = parent_post.post_id
-    where walked_parent.post_id is null
-        and (not posts.parent_in_data or stored_parent.post_id is not null)
+    where posts.parent_in_data and walked_parent.post_id is null
+
+),
+
+starts as (
+
+    -- roots, and orphans continuing from their parent's stored row, which this
+    -- run does not change (an orphan whose parent has no stored row is left out)
+    select
+        platform,
+        post_id,
+        post_id as conversation_root_post_id,
+        0 as reply_depth,
+        cast(null as varchar) as customer_ancestor_post_id
+
+    from posts
+    where not parent_in_data
+
+    union all
+
+    select
+        orphans.platform,
+        orphans.post_id,
+        stored_parent.conversation_root_post_id,
+        stored_parent.reply_depth + 1 as reply_depth,
+        case
+            when parent_post.is_customer_post then parent_post.post_id
+            else stored_parent.customer_ancestor_post_id
+        end as customer_ancestor_post_id
+
+    from orphans
+    inner join {{ this }} as stored_parent
+        on orphans.platform = stored_parent.platform
+        and orphans.parent_post_id = stored_parent.post_id
+    left join {{ ref('int_posts_authored') }} as parent_post
+        on orphans.platform = parent_post.platform
+        and orphans.parent_post_id = parent_post.post_id
 
 ),
 
@@ -120,7 +133,8 @@ starts as (
 
 posts as (
 
-    select * from authored
+    select platform, post_id, parent_post_id, parent_in_data, is_customer_post
+    from {{ ref('int_posts_authored') }}
 
 ),
 
