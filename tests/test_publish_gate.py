@@ -266,6 +266,41 @@ def test_the_cycle_tests_staging_posts_loaded_since_the_last_pass(scratch_wareho
         pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
 
 
+def _not_null_columns(con, table: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts' "
+            "and table_name = ? and not is_nullable",
+            [table],
+        ).fetchall()
+    }
+
+
+def test_an_incremental_mart_built_before_its_constraints_gains_them(scratch_warehouse):
+    """A contract constrains the table dbt creates; an incremental mart created
+    before a column's not-null constraint (an upgrade) gains it at the next run,
+    so a null is refused from then on, and a stored null fails that run."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    with scratch_warehouse.connect() as con:
+        declared = _not_null_columns(con, "fct_responses")
+        assert {"post_id", "case_id", "address_form"} <= declared
+        for column in ("case_id", "address_form"):
+            con.execute(f"alter table marts.fct_responses alter column {column} drop not null")
+    pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
+    with scratch_warehouse.connect() as con:
+        assert _not_null_columns(con, "fct_responses") == declared
+        with pytest.raises(duckdb.ConstraintException, match="address_form"):
+            con.execute("update marts.fct_responses set address_form = null where true")
+        con.execute("alter table marts.fct_responses alter column address_form drop not null")
+        con.execute(
+            "update marts.fct_responses set address_form = null "
+            "where post_id = (select min(post_id) from marts.fct_responses)"
+        )
+    with pytest.raises(DbtFailure, match=r"fct_responses: .*address_form"):
+        pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
+
+
 def test_a_null_in_a_reporting_column_stops_the_build(scratch_warehouse):
     """The reporting tables' not-null columns are contract constraints: DuckDB refuses
     the rows at build time, so the build fails and nothing downstream is published."""
