@@ -311,10 +311,11 @@ def run_loads(
         del fresh, known, others
         # a slice's batches stay reachable through cycles in dlt's extract and
         # normalise steps: without a full collection a 5M import left ~1.2 GB resident.
-        # The collection costs ~0.3 s once Prefect, dbt and GX are imported, so a small
-        # last slice (a scheduled cycle's few new posts) is left to the collector.
-        if not exhausted or slice_posts >= RELEASE_AFTER_POSTS:
-            release_arrow_memory()
+        # The full collection costs ~0.3 s once Prefect, dbt and GX are imported, so
+        # after a small last slice (a scheduled cycle's few new posts) only the young
+        # objects are collected (~5 ms) before Arrow's freed buffers are handed back.
+        last_and_small = exhausted and slice_posts < RELEASE_AFTER_POSTS
+        release_arrow_memory(generation=0 if last_and_small else 2)
     return summary
 
 
