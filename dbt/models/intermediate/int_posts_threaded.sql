@@ -93,10 +93,20 @@ orphans as (
 
 ),
 
+{%- else %}
+
+posts as (
+
+    select platform, post_id, parent_post_id, parent_in_data, is_customer_post
+    from {{ ref('int_posts_authored') }}
+
+),
+
+{%- endif %}
+
 starts as (
 
-    -- roots, and orphans continuing from their parent's stored row, which this
-    -- run does not change (an orphan whose parent has no stored row is left out)
+    -- roots: posts whose parent is not in the data
     select
         platform,
         post_id,
@@ -106,9 +116,12 @@ starts as (
 
     from posts
     where not parent_in_data
+    {%- if only_changed %}
 
     union all
 
+    -- orphans continue from their parent's stored row, which this run does not
+    -- change (an orphan whose parent has no stored row is left out)
     select
         orphans.platform,
         orphans.post_id,
@@ -126,34 +139,9 @@ starts as (
     left join {{ ref('int_posts_authored') }} as parent_post
         on orphans.platform = parent_post.platform
         and orphans.parent_post_id = parent_post.post_id
+    {%- endif %}
 
 ),
-
-{%- else %}
-
-posts as (
-
-    select platform, post_id, parent_post_id, parent_in_data, is_customer_post
-    from {{ ref('int_posts_authored') }}
-
-),
-
-starts as (
-
-    -- roots: posts whose parent is not in the data
-    select
-        platform,
-        post_id,
-        post_id as conversation_root_post_id,
-        0 as reply_depth,
-        cast(null as varchar) as customer_ancestor_post_id
-
-    from posts
-    where not parent_in_data
-
-),
-
-{%- endif %}
 
 tree as (
 
