@@ -283,7 +283,7 @@ def run_loads(
     items = iter(items_read_ahead(items, read_ahead) if read_ahead else items)
     exhausted = False
 
-    def one_slice() -> tuple[list[pa.Table], list[Any]]:
+    def one_slice() -> tuple[list[pa.Table], list[Any], int]:
         nonlocal exhausted
         posts: list[pa.Table] = []
         others: list[Any] = []  # quarantine and discovered accounts, routed by their hints
@@ -295,13 +295,12 @@ def run_loads(
             else:
                 others.append(item)
             if taken >= posts_per_load:
-                return posts, others
+                return posts, others, taken
         exhausted = True
-        return posts, others
+        return posts, others, taken
 
     while not exhausted:
-        posts, others = one_slice()
-        slice_posts = sum(table.num_rows for table in posts)
+        posts, others, slice_posts = one_slice()
         fresh, known = split_known_posts(posts, warehouse_dir)
         del posts
         if fresh is not None or others:
