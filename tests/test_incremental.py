@@ -72,8 +72,8 @@ def test_a_cycle_classifies_only_new_posts_and_matches_a_full_rebuild(scratch_wa
         # the case models recomputed the two touched conversations, nothing else
         recomputed, total = con.sql(
             "select count(*) filter (where built_at = (select max(built_at) "
-            "from intermediate.int_cases_followed_up)), count(*) "
-            "from intermediate.int_cases_followed_up"
+            "from intermediate.int_cases_responded)), count(*) "
+            "from intermediate.int_cases_responded"
         ).fetchone()
         touched_cases = con.sql(
             "select count(*) from intermediate.int_cases_opened where conversation_root_post_id in "

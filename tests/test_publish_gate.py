@@ -342,11 +342,9 @@ def test_a_null_in_a_reporting_column_stops_the_build(scratch_warehouse):
     the rows at build time, so the build fails and nothing downstream is published."""
     as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
     with scratch_warehouse.connect() as con:
-        case_id = con.sql("select min(case_id) from intermediate.int_cases_followed_up").fetchone()[
-            0
-        ]
+        case_id = con.sql("select min(case_id) from intermediate.int_cases_responded").fetchone()[0]
         con.execute(
-            "update intermediate.int_cases_followed_up set brand_name = null where case_id = ?",
+            "update intermediate.int_cases_responded set customer_key = null where case_id = ?",
             [case_id],
         )
         # a pending case is recomputed by every cycle (the clock may breach it)
