@@ -255,14 +255,20 @@ def _validate_table(
     merged: list[CheckResult | None] = [None] * len(expectations)
     counts: list[dict[str, int]] = [{} for _ in expectations]
     for frame in frames:
-        validation = batches.get_batch(batch_parameters={"dataframe": frame}).validate(
-            suite,
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": [ROW_KEYS[table]],
-                "partial_unexpected_count": 20,
-            },
-        )
+        batch = batches.get_batch(batch_parameters={"dataframe": frame})
+        # BASIC counts the unexpected rows; only a part that fails is validated again
+        # with COMPLETE for the keys of its failing rows (finding them filters the
+        # frame once more per expectation: a third of the checks at 5M posts)
+        validation = batch.validate(suite, result_format={"result_format": "BASIC"})
+        if not validation.success:
+            validation = batch.validate(
+                suite,
+                result_format={
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": [ROW_KEYS[table]],
+                    "partial_unexpected_count": 20,
+                },
+            )
         for index, outcome in enumerate(validation.results):
             config = outcome.expectation_config
             detail = outcome.result or {}

@@ -90,7 +90,8 @@ def publish_task(warehouse: Warehouse, staged: StagedPublish) -> str:
 
 
 def discard_staged(staged: PrefectFuture) -> None:
-    """Remove the reporting file a failed run staged (once its writer is done)."""
+    """Remove the reporting file a run staged and did not publish (once its writer
+    is done); a published file has been renamed away, so nothing is removed."""
     staged.wait()
     if staged.state.is_completed():
         staged.result().discard()
@@ -141,11 +142,10 @@ def care_pipeline(
         staged = stage_publish_task.submit(warehouse, run_id, as_of_at)
         try:
             checks = checks_task(warehouse, run_id, as_of_at, site_dir, config_path)
-        except BaseException:
-            discard_staged(staged)
-            raise
-        warnings = pipeline.warning_count(warehouse, run_id)
-        reporting = publish_task(warehouse, staged)
+            warnings = pipeline.warning_count(warehouse, run_id)
+            reporting = publish_task(warehouse, staged)
+        finally:
+            discard_staged(staged)  # a failed run's file; nothing once published
         summary = pipeline.sla_summary(warehouse)
     create_markdown_artifact(
         key="care-pipeline-sla",
