@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import metadata
@@ -364,6 +365,7 @@ def child_pipeline(args: argparse.Namespace) -> int:
     warehouse = pipeline.Warehouse(Path(args.warehouse))
     as_of = pipeline.parse_as_of(args.as_of)
     run_id = pipeline.new_run_id()
+    stage_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage-publish")
     result: dict[str, Any] = {"phases": {}, "rss_after_mb": {}, "ok": True}
     label = args.label or warehouse.directory.name
 
@@ -393,7 +395,11 @@ def child_pipeline(args: argparse.Namespace) -> int:
             result["dbt"] = _slowest_dbt_nodes()
         # as in the flow, the reporting file is staged while the checks run; "publish"
         # is the time it adds after them (waiting for the staging, then the swap)
-        stager = StagePublish(warehouse, run_id, as_of) if "publish" in steps else None
+        stager = (
+            stage_pool.submit(pipeline.stage_publish, warehouse, run_id, as_of)
+            if "publish" in steps
+            else None
+        )
         if "checks" in steps:
             report = timed(
                 "checks",
@@ -414,33 +420,10 @@ def child_pipeline(args: argparse.Namespace) -> int:
         result["ok"] = False
         result["error"] = f"{type(exc).__name__}: {exc}"[:4000]
         say(f"  {label}: FAILED {result['error'][:500]}")
+    finally:
+        stage_pool.shutdown()
     Path(args.out).write_text(json.dumps(result, indent=2, default=str))
     return 0 if result["ok"] else 1
-
-
-class StagePublish:
-    """pipeline.stage_publish in a background thread, as the flow runs it."""
-
-    def __init__(self, warehouse: Any, run_id: str, as_of: Any) -> None:
-        from carewatch import pipeline
-
-        self.staged: Any = None
-        self.error: BaseException | None = None
-
-        def stage() -> None:
-            try:
-                self.staged = pipeline.stage_publish(warehouse, run_id, as_of)
-            except BaseException as error:  # raised by result(), in the caller's thread
-                self.error = error
-
-        self.thread = threading.Thread(target=stage, name="bench-stage-publish")
-        self.thread.start()
-
-    def result(self) -> Any:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.staged
 
 
 def child_floor(args: argparse.Namespace) -> int:
