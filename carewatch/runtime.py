@@ -23,9 +23,16 @@ QUIET_TELEMETRY = {
 }
 
 
-# DuckDB's memory bound for every carewatch connection (dbt reads the same variable
-# in dbt/profiles.yml): it spills to disk beyond it instead of growing.
-DUCKDB_MEMORY_LIMIT_DEFAULT = "1GB"
+# the warehouse's file in its directory (dlt, dbt and carewatch all open this one)
+WAREHOUSE_FILE = "carewatch.duckdb"
+
+# DuckDB's memory bound (it spills to disk beyond it instead of growing). dbt's
+# builds default to 1GB (dbt/profiles.yml); carewatch's own connections (config,
+# load bookkeeping, checks, publish) to less: they scan and copy, and DuckDB fills
+# the rest of a larger limit with cached blocks. At 5M posts the checks and the
+# staged publish peaked ~400 MB lower at 512MB, and ran no slower (DECISIONLOG).
+# CAREWATCH_DUCKDB_MEMORY_LIMIT sets both.
+DUCKDB_MEMORY_LIMIT_DEFAULT = "512MB"
 
 
 def duckdb_memory_limit() -> str:

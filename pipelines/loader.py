@@ -30,7 +30,12 @@ import numpy as np
 import pyarrow as pa
 
 from carewatch.privacy import customer_key_secret, customer_keyer
-from carewatch.runtime import create_warehouse_file, open_warehouse, release_arrow_memory
+from carewatch.runtime import (
+    WAREHOUSE_FILE,
+    create_warehouse_file,
+    open_warehouse,
+    release_arrow_memory,
+)
 from pipelines.normalised import (
     DISCOVERED_ACCOUNTS_SCHEMA,
     POST_SCHEMA,
@@ -42,7 +47,6 @@ from pipelines.normalised import (
 )
 
 RAW_DATASET = "raw"
-WAREHOUSE_FILE = "carewatch.duckdb"
 POSTS_TABLE = "posts"
 QUARANTINE_TABLE = "quarantine"
 DISCOVERED_ACCOUNTS_TABLE = "discovered_accounts"

@@ -32,3 +32,21 @@ def test_a_new_warehouse_gets_the_storage_format_and_an_old_one_keeps_its_own(tm
     with open_warehouse(old) as con:
         con.execute("create table t as select 1 as x")
     assert _storage_version(old) == before != _storage_version(new)
+
+
+def test_carewatch_connections_are_bounded_and_the_bound_can_be_raised(tmp_path, monkeypatch):
+    path = tmp_path / "carewatch.duckdb"
+
+    def settings() -> tuple[str, str]:
+        with open_warehouse(path) as con:
+            return con.sql(
+                "select current_setting('memory_limit'), "
+                "current_setting('preserve_insertion_order')::varchar"
+            ).fetchone()
+
+    monkeypatch.delenv("CAREWATCH_DUCKDB_MEMORY_LIMIT", raising=False)
+    limit, order = settings()
+    assert limit == "488.2 MiB"  # DuckDB's rendering of the 512MB default
+    assert order == "false"
+    monkeypatch.setenv("CAREWATCH_DUCKDB_MEMORY_LIMIT", "2GB")
+    assert settings()[0] == "1.8 GiB"
