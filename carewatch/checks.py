@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -309,6 +310,42 @@ def _skip_dataframe_fingerprints() -> None:
     pandas_execution_engine.HASH_THRESHOLD = 0
 
 
+@dataclass
+class Validation:
+    """What the checks found, before it is recorded: the results, the newest build
+    stamp they cover and the stamp they started after (None: every row)."""
+
+    results: list[CheckResult]
+    newest: datetime | None
+    changed_since: datetime | None
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "results": [asdict(result) for result in self.results],
+                "newest": _iso(self.newest),
+                "changed_since": _iso(self.changed_since),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Validation:
+        payload = json.loads(text)
+        return cls(
+            results=[CheckResult(**result) for result in payload["results"]],
+            newest=_from_iso(payload["newest"]),
+            changed_since=_from_iso(payload["changed_since"]),
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
 def run_checks(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -322,6 +359,18 @@ def run_checks(
     With changed_only, the fact tables' rows rebuilt since the last passing check
     are validated (all rows when no check has passed yet).
     """
+    validation = validate_models(con, as_of=as_of, settings=settings, changed_only=changed_only)
+    return record_checks(con, run_id, validation)
+
+
+def validate_models(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    as_of: datetime | None = None,
+    settings: QualitySettings | None = None,
+    changed_only: bool = False,
+) -> Validation:
+    """The checks of run_checks, reading only: a read-only connection will do."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -343,8 +392,15 @@ def run_checks(
             con, as_of or datetime.now(tz=UTC), settings or QualitySettings(), changed_since
         )
     )
-    report = CheckReport(run_id=run_id, results=results)
+    return Validation(results=results, newest=newest, changed_since=changed_since)
+
+
+def record_checks(
+    con: duckdb.DuckDBPyConnection, run_id: str, validation: Validation
+) -> CheckReport:
+    """Record a validation in the audit tables; a pass moves the checked-through stamp."""
+    report = CheckReport(run_id=run_id, results=validation.results)
     record_results(con, report)
     if report.passed:
-        _record_scope(con, run_id, newest, changed_since)
+        _record_scope(con, run_id, validation.newest, validation.changed_since)
     return report

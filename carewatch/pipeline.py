@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from carewatch.checks import CheckReport, run_checks
+from carewatch.checks import CheckReport, Validation, record_checks, run_checks
 from carewatch.config import CarewatchConfig, QualitySettings
 from carewatch.config_tables import write_config_tables
 from carewatch.publish import REPORTING_FILE, StagedPublish, publish_reporting, stage_reporting
@@ -27,6 +27,8 @@ from carewatch.runtime import WAREHOUSE_FILE, open_warehouse
 from carewatch.transform import run_dbt
 
 if TYPE_CHECKING:
+    from carewatch.check_worker import CheckWorker
+
     # dlt loads only when a run loads (~0.3 s of a no-new-data cycle's start-up)
     from pipelines.loader import LoadSummary
 
@@ -120,13 +122,17 @@ def build_models(
     run_dbt(command, warehouse.path, as_of=as_of, scoped_tests=scoped_tests and not full_refresh)
 
 
-def warm_up_imports() -> threading.Thread:
+def warm_up_imports(*, import_gx: bool = True) -> threading.Thread:
     """Import dbt, then Great Expectations (about 1 s and 2 s), in the background:
-    the imports overlap the run's waits (Prefect's API, loading, DuckDB queries)."""
+    the imports overlap the run's waits (Prefect's API, loading, DuckDB queries).
+    A run whose checks run in a worker process (carewatch.check_worker) needs no
+    Great Expectations of its own."""
 
     def load() -> None:
         import dbt.cli.main  # noqa: F401
-        import great_expectations  # noqa: F401
+
+        if import_gx:
+            import great_expectations  # noqa: F401
 
     thread = threading.Thread(target=load, name="import-dbt-and-gx", daemon=True)
     thread.start()
@@ -153,6 +159,32 @@ def check_models(
     return report
 
 
+def validate_in_worker(
+    worker: CheckWorker,
+    warehouse: Warehouse,
+    *,
+    as_of: datetime,
+    config_path: str | None,
+    changed_only: bool = False,
+) -> Validation:
+    """check_models' validation, done by a worker process on a read-only connection."""
+    return worker.validate(
+        warehouse.path, as_of=as_of, config_path=config_path, changed_only=changed_only
+    )
+
+
+def record_validation(
+    warehouse: Warehouse, run_id: str, validation: Validation, *, site_dir: Path | None = None
+) -> CheckReport:
+    """Record a worker's validation as check_models records its own (with site_dir,
+    refresh site/quality/index.html); nothing else may hold the warehouse open."""
+    with warehouse.connect() as con:
+        report = record_checks(con, run_id, validation)
+        if site_dir is not None:
+            write_quality_page(con, site_dir / "quality" / "index.html")
+    return report
+
+
 def warning_count(warehouse: Warehouse, run_id: str) -> int:
     """How many checks of a run only warned (recorded in audit.check_results)."""
     with warehouse.connect() as con:
@@ -169,14 +201,17 @@ def publish(warehouse: Warehouse, run_id: str, as_of: datetime, *, whole: bool =
         return publish_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of, whole=whole)
 
 
-def stage_publish(warehouse: Warehouse, run_id: str, as_of: datetime) -> StagedPublish:
+def stage_publish(
+    warehouse: Warehouse, run_id: str, as_of: datetime, *, read_only: bool = False
+) -> StagedPublish:
     """Write the next reporting file beside the published one, out of readers' sight.
 
     A run stages it while its quality checks run (both read the finished marts; the
     checks are mostly single-threaded Python, so on two cores the copy costs little
     extra time) and swaps it in with `commit_publish` only when they pass, else
-    discards it: failing checks still never reach the reporting database."""
-    with warehouse.connect() as con:
+    discards it: failing checks still never reach the reporting database.
+    read_only: beside a check worker process, which reads the warehouse too."""
+    with open_warehouse(warehouse.path, read_only=read_only) as con:
         return stage_reporting(con, warehouse.directory, run_id=run_id, as_of=as_of)
 
 

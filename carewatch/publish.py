@@ -105,7 +105,8 @@ def stage_reporting(
     try:
         if since is not None:
             shutil.copyfile(target, temporary)
-        con.execute(f"attach '{temporary}' as {_ALIAS}")
+        # read-write even from a read-only warehouse connection (beside a check worker)
+        con.execute(f"attach '{temporary}' as {_ALIAS} (read_write)")
         try:
             con.execute("begin transaction")
             for table in REPORTING_TABLES:

@@ -64,13 +64,15 @@ def create_warehouse_file(path: Path) -> None:
 
 
 @contextmanager
-def open_warehouse(path: Path) -> Iterator[Any]:
+def open_warehouse(path: Path, *, read_only: bool = False) -> Iterator[Any]:
     """A DuckDB connection to a warehouse file with carewatch's bounds: the memory limit
-    and no insertion-order preservation (no step relies on row order)."""
+    and no insertion-order preservation (no step relies on row order). Read-only
+    connections of several processes can share the file; a writing one cannot."""
     import duckdb
 
-    create_warehouse_file(path)
-    con = duckdb.connect(str(path))
+    if not read_only:
+        create_warehouse_file(path)
+    con = duckdb.connect(str(path), read_only=read_only)
     try:
         # settings, not connect(config=...): dbt may hold the same file open in this
         # process, and a second open with a different config is refused

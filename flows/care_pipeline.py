@@ -11,9 +11,12 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
 from carewatch import pipeline
+from carewatch.check_worker import CheckWorker
+from carewatch.checks import Validation
 from carewatch.config import load_config
 from carewatch.locking import warehouse_lock
 from carewatch.notify import notify_failure
@@ -53,18 +56,19 @@ def build_task(warehouse: Warehouse, as_of, full_refresh: bool) -> None:
     )
 
 
-@task(name="quality-checks")
-def checks_task(
-    warehouse: Warehouse, run_id: str, as_of, site_dir: str, config_path: str | None
-) -> int:
-    report = pipeline.check_models(
-        warehouse,
-        run_id,
-        as_of=as_of,
-        settings=load_config(config_path).quality,
-        site_dir=Path(site_dir),
-        changed_only=True,  # rows rebuilt since the last pass; `carewatch checks` checks all
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(
+    worker: CheckWorker, warehouse: Warehouse, as_of, config_path: str | None
+) -> Validation:
+    # rows rebuilt since the last pass; `carewatch checks` checks all
+    return pipeline.validate_in_worker(
+        worker, warehouse, as_of=as_of, config_path=config_path, changed_only=True
     )
+
+
+@task(name="quality-checks")
+def checks_task(warehouse: Warehouse, run_id: str, validation: Validation, site_dir: str) -> int:
+    report = pipeline.record_validation(warehouse, run_id, validation, site_dir=Path(site_dir))
     for warning in report.warnings:
         get_run_logger().warning("check warning: %s", warning.describe())
     if not report.passed:
@@ -81,7 +85,8 @@ def checks_task(
 
 @task(name="stage-publish", retries=2, retry_delay_seconds=[1, 5])
 def stage_publish_task(warehouse: Warehouse, run_id: str, as_of) -> StagedPublish:
-    return pipeline.stage_publish(warehouse, run_id, as_of)
+    # read-only: the check worker reads the warehouse at the same time
+    return pipeline.stage_publish(warehouse, run_id, as_of, read_only=True)
 
 
 @task(name="publish", retries=2, retry_delay_seconds=[1, 5])
@@ -124,8 +129,9 @@ def care_pipeline(
         if source == "demo" and not as_of
         else pipeline.parse_as_of(as_of)
     )
-    pipeline.warm_up_imports()
-    with warehouse_lock(warehouse.directory):
+    # Great Expectations loads in the check worker, on the other core, while dbt builds
+    pipeline.warm_up_imports(import_gx=False)
+    with CheckWorker() as worker, warehouse_lock(warehouse.directory):
         sync_config_task(config_path, warehouse)
         loaded = "nothing new loaded"
         if source == "demo":
@@ -137,11 +143,13 @@ def care_pipeline(
                 raise ValueError("source=jsonl needs input_path")
             loaded = load_jsonl_task(input_path, warehouse)
         build_task(warehouse, as_of_at, full_refresh)
-        # the next reporting file is written while the checks run, and swapped in
-        # only when they pass (pipeline.stage_publish)
+        # the next reporting file is written while the worker checks, and swapped in
+        # only when they pass (pipeline.stage_publish); both only read the warehouse
         staged = stage_publish_task.submit(warehouse, run_id, as_of_at)
         try:
-            checks = checks_task(warehouse, run_id, as_of_at, site_dir, config_path)
+            validation = validate_task(worker, warehouse, as_of_at, config_path)
+            staged.wait()  # its read-only connection closes before the results are written
+            checks = checks_task(warehouse, run_id, validation, site_dir)
             warnings = pipeline.warning_count(warehouse, run_id)
             reporting = publish_task(warehouse, staged)
         finally:
