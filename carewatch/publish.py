@@ -101,12 +101,14 @@ def stage_reporting(
     target = warehouse_dir / REPORTING_FILE
     temporary = warehouse_dir / f".{REPORTING_FILE}.{uuid.uuid4().hex}.tmp"
     built_through = newest_stamp(con)
-    since = None if whole else _published_through(con, target)
+    last = None if whole or not target.is_file() else _last_publish(con)
     try:
-        if since is not None:
+        if last is not None:
             shutil.copyfile(target, temporary)
-        # read-write even from a read-only warehouse connection (beside a check worker)
-        con.execute(f"attach '{temporary}' as {_ALIAS} (read_write)")
+            since = _attach_copy(con, temporary, *last)
+        else:
+            since = None
+            _attach(con, temporary)
         try:
             con.execute("begin transaction")
             for table in REPORTING_TABLES:
@@ -186,30 +188,45 @@ def newest_stamp(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return con.sql(f"select max(s) from ({newest})").fetchone()[0]
 
 
-def _published_through(con: duckdb.DuckDBPyConnection, target: Path) -> datetime | None:
-    """The newest build stamp the reporting file at `target` holds, when it is the
-    file this warehouse's last publish wrote (its run id matches the log); else None."""
+def _last_publish(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime] | None:
+    """The run id and newest build stamp of this warehouse's last publish, if any."""
     schema, table = PUBLISH_LOG
-    if not target.is_file() or not table_exists(con, schema, table):
+    if not table_exists(con, schema, table):
         return None
     last = con.execute(
         f"select run_id, built_through from {schema}.{table} order by published_at desc limit 1"
     ).fetchone()
-    if last is None or last[1] is None:
+    return None if last is None or last[1] is None else (last[0], last[1])
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    # read-write even from a read-only warehouse connection (beside a check worker)
+    con.execute(f"attach '{path}' as {_ALIAS} (read_write)")
+
+
+def _attach_copy(
+    con: duckdb.DuckDBPyConnection, copy: Path, run_id: str, built_through: datetime
+) -> datetime | None:
+    """Attach a copy of the published file; `built_through` when it is the file run
+    `run_id` published (its publish_info says so), else None, and the copy is
+    replaced by an empty file: every row is published. Reading the run id from the
+    copy spares opening the published file for it (~0.2 s at 5M posts)."""
+    try:
+        _attach(con, copy)
+    except duckdb.Error:  # not a DuckDB file we can read
+        copy.unlink()
+        _attach(con, copy)
         return None
     try:
-        con.execute(f"attach '{target}' as published_before (read_only)")
-    except duckdb.Error:
-        return None  # not a DuckDB file we can read: publish everything
-    try:
-        file_run = con.execute(
-            "select max(run_id) from published_before.main.publish_info"
-        ).fetchone()
+        file_run = con.execute(f"select max(run_id) from {_ALIAS}.main.publish_info").fetchone()
     except duckdb.Error:
         file_run = None
-    finally:
-        con.execute("detach published_before")
-    return last[1] if file_run is not None and file_run[0] == last[0] else None
+    if file_run is not None and file_run[0] == run_id:
+        return built_through
+    con.execute(f"detach {_ALIAS}")
+    copy.unlink()
+    _attach(con, copy)
+    return None
 
 
 def _record_publish(

@@ -169,6 +169,45 @@ def test_a_staged_publish_stays_out_of_sight_until_committed(scratch_warehouse):
     assert _temporaries(scratch_warehouse) == []
 
 
+def test_a_reporting_file_this_warehouse_did_not_write_is_published_whole(scratch_warehouse):
+    """Only the file the last publish wrote is updated by difference; garbage or
+    another run's file at the reporting path gets every row again."""
+    as_of = pipeline.parse_as_of("2026-05-11T00:00:00Z")
+    path = scratch_warehouse.reporting_path
+
+    def published() -> tuple[str, dict[str, int]]:
+        with scratch_warehouse.connect() as con:
+            mode = con.sql(
+                "select mode from audit.publish_log order by published_at desc limit 1"
+            ).fetchone()[0]
+        with duckdb.connect(str(path), read_only=True) as reader:
+            counts = {
+                t: reader.sql(f"select count(*) from {t}").fetchone()[0]
+                for t in ("fct_complaints", "fct_responses", "fct_follow_ups", "sla_daily")
+            }
+        return mode, counts
+
+    pipeline.publish(scratch_warehouse, "own-run", as_of)
+    mode, expected = published()
+    pipeline.publish(scratch_warehouse, "own-run-again", as_of)
+    assert published() == ("changes", expected)
+
+    path.write_bytes(b"not a DuckDB file")
+    pipeline.publish(scratch_warehouse, "after-garbage", as_of)
+    assert published() == ("whole", expected)
+
+    path.unlink()
+    with duckdb.connect(str(path)) as other:
+        other.execute("create table publish_info as select 'someone-else' as run_id")
+        other.execute("create table stray as select 1 as x")
+    pipeline.publish(scratch_warehouse, "after-foreign-file", as_of)
+    assert published() == ("whole", expected)
+    with duckdb.connect(str(path), read_only=True) as reader:
+        tables = {r[0] for r in reader.sql("select table_name from duckdb_tables()").fetchall()}
+    assert "stray" not in tables  # a whole publish starts from an empty file
+    assert _temporaries(scratch_warehouse) == []
+
+
 def test_checks_in_parts_find_a_duplicate_key_and_count_like_one_part(
     scratch_warehouse, monkeypatch
 ):

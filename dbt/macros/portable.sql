@@ -92,13 +92,23 @@
 {%- endmacro %}
 
 {# Continuous percentile aggregate (0 <= fraction <= 1). #}
-{% macro percentile_cont(column, fraction) -%}
-    {{ return(adapter.dispatch('percentile_cont', 'carewatch')(column, fraction)) }}
+{#
+    `fraction` of `column`, interpolated. `together`: the fractions a query asks of the
+    same column (`fraction` among them); DuckDB then sorts the column once for all of
+    them (one list-valued aggregate, which it computes once however often the query
+    names it) instead of once per fraction.
+#}
+{% macro percentile_cont(column, fraction, together=none) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'carewatch')(column, fraction, together)) }}
 {%- endmacro %}
-{% macro default__percentile_cont(column, fraction) -%}
+{% macro default__percentile_cont(column, fraction, together=none) -%}
+    {%- if together -%}
+    quantile_cont({{ column }}, [{{ together | join(', ') }}])[{{ together.index(fraction) + 1 }}]
+    {%- else -%}
     quantile_cont({{ column }}, {{ fraction }})
+    {%- endif -%}
 {%- endmacro %}
-{% macro postgres__percentile_cont(column, fraction) -%}
+{% macro postgres__percentile_cont(column, fraction, together=none) -%}
     percentile_cont({{ fraction }}) within group (order by {{ column }})
 {%- endmacro %}
 

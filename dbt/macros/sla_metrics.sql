@@ -10,10 +10,10 @@
         count(case when c.answered_within_window then 1 end) as answered,
         count(case when c.answered_within_window then 1 end) * 1.0
             / nullif(count(*), 0) as response_rate,
-        {{ percentile_cont('c.first_response_minutes', 0.5) }} as median_frt_minutes,
-        {{ percentile_cont('c.first_response_minutes', 0.9) }} as p90_frt_minutes,
-        {{ percentile_cont('c.first_response_business_minutes', 0.5) }} as median_frt_business_minutes,
-        {{ percentile_cont('c.first_response_business_minutes', 0.9) }} as p90_frt_business_minutes,
+        {{ percentile_cont('c.first_response_minutes', 0.5, together=[0.5, 0.9]) }} as median_frt_minutes,
+        {{ percentile_cont('c.first_response_minutes', 0.9, together=[0.5, 0.9]) }} as p90_frt_minutes,
+        {{ percentile_cont('c.first_response_business_minutes', 0.5, together=[0.5, 0.9]) }} as median_frt_business_minutes,
+        {{ percentile_cont('c.first_response_business_minutes', 0.9, together=[0.5, 0.9]) }} as p90_frt_business_minutes,
         count(case when c.sla_status = 'met' then 1 end) * 1.0
             / nullif(count(case when c.sla_status in ('met', 'breached') then 1 end), 0)
             as sla_met_rate,
