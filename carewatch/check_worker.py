@@ -21,9 +21,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import IO
 
 from carewatch.checks import Validation
 
@@ -36,7 +36,8 @@ class CheckWorker:
     """A started worker: `validate` once, then `close` (also when never used)."""
 
     def __init__(self) -> None:
-        self._stderr = _scratch_file()
+        # the worker's error output, read back only when it fails; closed by close()
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "carewatch.check_worker"],
             stdin=subprocess.PIPE,
@@ -86,12 +87,6 @@ class CheckWorker:
         self._stderr.seek(0)
         lines = self._stderr.read().strip().splitlines()
         return "\n".join(lines[-20:]) or "no error output"
-
-
-def _scratch_file() -> IO[str]:
-    import tempfile
-
-    return tempfile.TemporaryFile(mode="w+", encoding="utf-8")
 
 
 def main() -> int:

@@ -122,19 +122,15 @@ def build_models(
     run_dbt(command, warehouse.path, as_of=as_of, scoped_tests=scoped_tests and not full_refresh)
 
 
-def warm_up_imports(*, import_gx: bool = True) -> threading.Thread:
-    """Import dbt, then Great Expectations (about 1 s and 2 s), in the background:
-    the imports overlap the run's waits (Prefect's API, loading, DuckDB queries).
-    A run whose checks run in a worker process (carewatch.check_worker) needs no
-    Great Expectations of its own."""
+def warm_up_imports() -> threading.Thread:
+    """Import dbt (about 1 s) in the background: the import overlaps the run's waits
+    (Prefect's API, the config sync, loading). Great Expectations is the check
+    worker's (carewatch.check_worker), in a process of its own."""
 
     def load() -> None:
         import dbt.cli.main  # noqa: F401
 
-        if import_gx:
-            import great_expectations  # noqa: F401
-
-    thread = threading.Thread(target=load, name="import-dbt-and-gx", daemon=True)
+    thread = threading.Thread(target=load, name="import-dbt", daemon=True)
     thread.start()
     return thread
 

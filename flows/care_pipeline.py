@@ -130,7 +130,7 @@ def care_pipeline(
         else pipeline.parse_as_of(as_of)
     )
     # Great Expectations loads in the check worker, on the other core, while dbt builds
-    pipeline.warm_up_imports(import_gx=False)
+    pipeline.warm_up_imports()
     with CheckWorker() as worker, warehouse_lock(warehouse.directory):
         sync_config_task(config_path, warehouse)
         loaded = "nothing new loaded"
