@@ -210,7 +210,7 @@ def _attach_copy(
     """Attach a copy of the published file; `built_through` when it is the file run
     `run_id` published (its publish_info says so), else None, and the copy is
     replaced by an empty file: every row is published. Reading the run id from the
-    copy spares opening the published file for it (~0.2 s at 5M posts)."""
+    copy spares opening the published file for it."""
     try:
         _attach(con, copy)
     except duckdb.Error:  # not a DuckDB file we can read
