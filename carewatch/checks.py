@@ -346,23 +346,6 @@ def _from_iso(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-def run_checks(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    *,
-    as_of: datetime | None = None,
-    settings: QualitySettings | None = None,
-    changed_only: bool = False,
-) -> CheckReport:
-    """Validate every reporting model, then the data-level checks; record and return all.
-
-    With changed_only, the fact tables' rows rebuilt since the last passing check
-    are validated (all rows when no check has passed yet).
-    """
-    validation = validate_models(con, as_of=as_of, settings=settings, changed_only=changed_only)
-    return record_checks(con, run_id, validation)
-
-
 def validate_models(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -370,7 +353,12 @@ def validate_models(
     settings: QualitySettings | None = None,
     changed_only: bool = False,
 ) -> Validation:
-    """The checks of run_checks, reading only: a read-only connection will do."""
+    """Validate every reporting model, then the data-level checks, reading only (a
+    read-only connection will do); `record_checks` records what they found.
+
+    With changed_only, the fact tables' rows rebuilt since the last passing check
+    are validated (all rows when no check has passed yet).
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from carewatch.checks import CheckReport, Validation, record_checks, run_checks
+from carewatch.checks import CheckReport, Validation, record_checks, validate_models
 from carewatch.config import CarewatchConfig, QualitySettings
 from carewatch.config_tables import write_config_tables
 from carewatch.publish import REPORTING_FILE, StagedPublish, publish_reporting, stage_reporting
@@ -149,10 +149,8 @@ def check_models(
     changed_only (the scheduled cycle): fact rows rebuilt since the last pass only.
     """
     with warehouse.connect() as con:
-        report = run_checks(con, run_id, as_of=as_of, settings=settings, changed_only=changed_only)
-        if site_dir is not None:
-            write_quality_page(con, site_dir / "quality" / "index.html")
-    return report
+        validation = validate_models(con, as_of=as_of, settings=settings, changed_only=changed_only)
+    return record_validation(warehouse, run_id, validation, site_dir=site_dir)
 
 
 def validate_in_worker(
@@ -172,8 +170,8 @@ def validate_in_worker(
 def record_validation(
     warehouse: Warehouse, run_id: str, validation: Validation, *, site_dir: Path | None = None
 ) -> CheckReport:
-    """Record a worker's validation as check_models records its own (with site_dir,
-    refresh site/quality/index.html); nothing else may hold the warehouse open."""
+    """Record a validation (check_models' own or a worker's) and, with site_dir,
+    refresh site/quality/index.html; nothing else may hold the warehouse open."""
     with warehouse.connect() as con:
         report = record_checks(con, run_id, validation)
         if site_dir is not None:
