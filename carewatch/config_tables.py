@@ -163,19 +163,12 @@ def write_config_tables(config: CarewatchConfig, con: duckdb.DuckDBPyConnection)
         raise
 
 
-def write_run_context(
-    con: duckdb.DuckDBPyConnection,
-    as_of: datetime,
-    tests_rows_built_after: datetime | None = None,
-) -> None:
+def write_run_context(con: duckdb.DuckDBPyConnection, as_of: datetime) -> None:
     """The build's "as of" instant as data (`carewatch_config.run_context`), not a dbt
-    var: a var that changes every cycle would make dbt re-parse the whole project.
-    `tests_rows_built_after` (the scheduled cycle) narrows the data tests of stamped
-    models to rows built after it (dbt/macros/test_scope.sql); null tests all rows."""
+    var: a var that changes every cycle would make dbt re-parse the whole project."""
     con.execute(f"create schema if not exists {CONFIG_SCHEMA}")
     con.execute(
         f"create or replace table {CONFIG_SCHEMA}.run_context as select "
-        "cast(? as timestamp with time zone) as as_of_at, "
-        "cast(? as timestamp) as tests_rows_built_after",
-        [as_of, tests_rows_built_after],
+        "cast(? as timestamp with time zone) as as_of_at",
+        [as_of],
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+TESTS_SCOPE_ENV = "CAREWATCH_TESTS_ROWS_BUILT_AFTER"
 
 
 class DbtFailure(RuntimeError):
@@ -29,16 +30,21 @@ def dbt_env(warehouse_path: Path) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def write_run_context_to(
-    warehouse_path: Path, as_of: datetime, *, scoped_tests: bool = False
-) -> None:
+def prepare_run(warehouse_path: Path, as_of: datetime | None, *, scoped_tests: bool) -> str:
+    """Write the build's "as of" into the warehouse and return the instant the data
+    tests start from ('' tests every row): for the scheduled cycle, the newest stamp
+    the last passing quality gate covered."""
     from carewatch.checks import checked_through
     from carewatch.config_tables import write_run_context
     from carewatch.runtime import open_warehouse
 
+    if as_of is None and not scoped_tests:
+        return ""
     with open_warehouse(warehouse_path) as con:
+        if as_of is not None:
+            write_run_context(con, as_of)
         since = checked_through(con) if scoped_tests else None
-        write_run_context(con, as_of, since)
+    return since.isoformat(sep=" ") if since is not None else ""
 
 
 def close_dbt_duckdb() -> None:
@@ -76,8 +82,9 @@ def run_dbt(
 
     dbt_env(warehouse_path)
     create_warehouse_file(warehouse_path)
-    if as_of is not None:
-        write_run_context_to(warehouse_path, as_of, scoped_tests=scoped_tests)
+    # dbt/macros/test_scope.sql reads it as the tests execute: not a dbt var (a
+    # changed var re-parses the whole project) nor a table (a query per test)
+    os.environ[TESTS_SCOPE_ENV] = prepare_run(warehouse_path, as_of, scoped_tests=scoped_tests)
     variables = dict(extra_vars or {})
     args = [
         *command,
@@ -98,6 +105,7 @@ def run_dbt(
     try:
         result = dbtRunner().invoke(args)
     finally:
+        os.environ.pop(TESTS_SCOPE_ENV, None)
         close_dbt_duckdb()
     if result.exception is not None:
         raise DbtFailure(f"dbt {' '.join(command)} failed: {result.exception}")

@@ -7,12 +7,13 @@ import time
 
 import duckdb
 import pytest
+import yaml
 
 from carewatch import pipeline
 from carewatch.cli import main
 from carewatch.config import QualitySettings
 from carewatch.pipeline import QualityGateFailed
-from carewatch.transform import DbtFailure
+from carewatch.transform import PROJECT_ROOT, DbtFailure
 
 
 def _digest(path) -> str:
@@ -339,6 +340,27 @@ def test_the_cycle_tests_staging_posts_loaded_since_the_last_pass(scratch_wareho
     _duplicate_a_raw_post(scratch_warehouse, load_id=f"{time.time():.7f}")
     with pytest.raises(DbtFailure, match="unique_combination_of_columns_stg_social__posts"):
         pipeline.build_models(scratch_warehouse, as_of, unit_tests=False, scoped_tests=True)
+
+
+def test_every_stamped_model_documents_its_stamp(scratch_warehouse):
+    """The cycle's data tests find a model's build stamp (or load id) among its
+    documented columns (dbt/macros/test_scope.sql): an undocumented stamp would
+    quietly make its tests read every row on every cycle."""
+    documented: dict[str, set[str]] = {}
+    for models_file in (PROJECT_ROOT / "dbt" / "models").glob("*/_*models.yml"):
+        for model in yaml.safe_load(models_file.read_text()).get("models", []):
+            documented[model["name"]] = {c["name"] for c in model.get("columns", [])}
+    with scratch_warehouse.connect() as con:
+        stamped = con.execute(
+            "select table_name, list(column_name) from information_schema.columns "
+            "where table_schema in ('staging', 'intermediate', 'marts') "
+            "and column_name in ('built_at', 'load_id') group by table_name"
+        ).fetchall()
+    assert len(stamped) >= 10
+    undocumented = {
+        table: sorted(set(columns) - documented.get(table, set())) for table, columns in stamped
+    }
+    assert {table: c for table, c in undocumented.items() if c} == {}
 
 
 def _not_null_columns(con, table: str) -> set[str]:

@@ -5,18 +5,23 @@
     override (dbt's documented hook, the `where` config still works) narrows a
     model that carries build stamps (`built_at`) to the rows built after the
     last fully passing cycle, when carewatch asked for that: the scheduled cycle
-    writes that instant into `carewatch_config.run_context.tests_rows_built_after`
-    (the newest stamp its last passing quality gate covered). Rows built by a run
-    whose checks then failed are newer than it, so they are tested again. The
-    staging posts carry no stamp but dlt's load id: there the rows loaded after
-    that instant are tested (a cycle loads before it builds, so its posts were
-    loaded before its stamp).
+    sets that instant (the newest stamp its last passing quality gate covered)
+    as CAREWATCH_TESTS_ROWS_BUILT_AFTER for its dbt invocation. Rows built by a
+    run whose checks then failed are newer than it, so they are tested again.
+    The staging posts carry no stamp but dlt's load id: there the rows loaded
+    after that instant are tested (a cycle loads before it builds, so its posts
+    were loaded before its stamp).
+
+    Which models carry a stamp is read from their documented columns
+    (`_models.yml`, in dbt's graph), not from the database: a query per test
+    cost ~20 ms of dbt's single Python thread, 59 times a cycle. An undocumented
+    stamp only makes its tests look at every row (tests/test_dbt_docs.py keeps
+    the documentation complete).
 
     Uniqueness tests keep every row that shares a key with a rebuilt row, so a
-    new duplicate of an old key still fails. Full refreshes and models without
-    stamps test every row; singular tests choose per model (`rows_to_test`).
-    A `dbt build` by hand reuses the last cycle's run context (as it does for
-    "as of"); `carewatch` rewrites it before every build.
+    new duplicate of an old key still fails. Full refreshes, a `dbt build` by
+    hand and models without stamps test every row; singular tests choose per
+    model (`rows_to_test`).
 -#}
 
 {% macro get_where_subquery(relation) -%}
@@ -30,8 +35,7 @@
 #}
 {% macro rows_to_test(relation, where='') -%}
     {%- set since = tests_rows_built_after() if execute else none -%}
-    {%- set columns = (adapter.get_columns_in_relation(relation) | map(attribute='name') | list)
-            if since is not none else [] -%}
+    {%- set columns = documented_columns(relation) if since is not none else [] -%}
     {%- if 'built_at' in columns or 'load_id' in columns -%}
         {%- set test = model.test_metadata if model.test_metadata else none -%}
         {%- set kwargs = test.kwargs if test else {} -%}
@@ -62,18 +66,24 @@
     {{ return(relation) }}
 {%- endmacro %}
 
-{# The instant the scheduled cycle asked tests to start from, or none (test all). #}
+{#
+    The instant the scheduled cycle asked tests to start from, or none (test all).
+    Read only when executing, so partial parsing never depends on it.
+#}
 {% macro tests_rows_built_after() -%}
-    {%- set context_table = adapter.get_relation(
-            database=target.database, schema='carewatch_config', identifier='run_context') -%}
-    {%- if context_table is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {#- one query; a run context from before the scoped tests has no such column -#}
-    {%- set context = run_query('select * from ' ~ context_table) -%}
-    {%- if 'tests_rows_built_after' not in context.column_names or not context.rows -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set since = context.rows[0]['tests_rows_built_after'] -%}
-    {{ return(none if since is none else since | string) }}
+    {{ return(env_var('CAREWATCH_TESTS_ROWS_BUILT_AFTER', '') or none) }}
+{%- endmacro %}
+
+{#
+    The documented columns of the model behind `relation`, found among the
+    running test's dependencies ([] for anything else: seeds, sources).
+#}
+{% macro documented_columns(relation) -%}
+    {%- for unique_id in model.depends_on.nodes -%}
+        {%- set node = graph.nodes.get(unique_id) -%}
+        {%- if node and node.alias == relation.identifier and node.schema == relation.schema -%}
+            {{ return(node.columns.keys() | list) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return([]) }}
 {%- endmacro %}
