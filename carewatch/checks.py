@@ -319,18 +319,16 @@ class Validation:
     newest: datetime | None
     changed_since: datetime | None
 
-    def as_json(self) -> str:
-        return json.dumps(
-            {
-                "results": [asdict(result) for result in self.results],
-                "newest": _iso(self.newest),
-                "changed_since": _iso(self.changed_since),
-            }
-        )
+    def as_dict(self) -> dict[str, Any]:
+        """As plain JSON values (the check worker's answer)."""
+        return {
+            "results": [asdict(result) for result in self.results],
+            "newest": _iso(self.newest),
+            "changed_since": _iso(self.changed_since),
+        }
 
     @classmethod
-    def from_json(cls, text: str) -> Validation:
-        payload = json.loads(text)
+    def from_dict(cls, payload: dict[str, Any]) -> Validation:
         return cls(
             results=[CheckResult(**result) for result in payload["results"]],
             newest=_from_iso(payload["newest"]),

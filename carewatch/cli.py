@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import importlib
 import os
 import sys
 import threading
@@ -180,6 +181,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_flow(args: argparse.Namespace, **parameters) -> int:
+    from carewatch.build_worker import BuildWorker
+
+    # dbt loads in the worker while this process loads Prefect and starts the flow
+    BuildWorker.prestart(args.warehouse)
+    if parameters.get("source") in ("demo", "jsonl"):
+        # the loader (dlt, ~0.6 s) in the background: mostly while Prefect waits for
+        # its API (ephemeral mode starts a server first)
+        threading.Thread(
+            target=importlib.import_module,
+            args=("pipelines.fast_jsonl",),
+            name="import-loader",
+            daemon=True,
+        ).start()
     from carewatch.pipeline import QualityGateFailed, format_summary, table_counts
     from carewatch.transform import DbtFailure
     from flows.care_pipeline import care_pipeline

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,9 +23,10 @@ from carewatch.config_tables import write_config_tables
 from carewatch.publish import REPORTING_FILE, StagedPublish, publish_reporting, stage_reporting
 from carewatch.quality_page import write_quality_page
 from carewatch.runtime import WAREHOUSE_FILE, open_warehouse
-from carewatch.transform import run_dbt
+from carewatch.transform import DbtOutcome, run_dbt
 
 if TYPE_CHECKING:
+    from carewatch.build_worker import BuildWorker
     from carewatch.check_worker import CheckWorker
 
     # dlt loads only when a run loads (~0.3 s of a no-new-data cycle's start-up)
@@ -104,11 +104,12 @@ def build_models(
     full_refresh: bool = False,
     unit_tests: bool = True,
     scoped_tests: bool = False,
-) -> None:
+    manifest: Any = None,
+) -> DbtOutcome:
     """dbt build (models, seeds, data tests and, unless unit_tests is false, the dbt
     unit tests); full_refresh rebuilds incremental models from scratch. scoped_tests
     (the scheduled cycle): data tests cover the rows built since the last passing
-    quality gate (dbt/macros/test_scope.sql)."""
+    quality gate (dbt/macros/test_scope.sql). manifest: transform.parse_project's."""
     command = ["build", "--full-refresh"] if full_refresh else ["build"]
     if "DBT_WRITE_JSON" not in os.environ:
         # nothing reads manifest.json / run_results.json after a build (the docs site
@@ -119,20 +120,27 @@ def build_models(
         # unit tests check the SQL against fixtures, not the data: dbt's advice is to
         # run them in development and CI, not on every production run
         command += ["--exclude-resource-type", "unit_test"]
-    run_dbt(command, warehouse.path, as_of=as_of, scoped_tests=scoped_tests and not full_refresh)
+    return run_dbt(
+        command,
+        warehouse.path,
+        as_of=as_of,
+        scoped_tests=scoped_tests and not full_refresh,
+        manifest=manifest,
+    )
 
 
-def warm_up_imports() -> threading.Thread:
-    """Import dbt (about 1 s) in the background: the import overlaps the run's waits
-    (Prefect's API, the config sync, loading). Great Expectations is the check
-    worker's (carewatch.check_worker), in a process of its own."""
-
-    def load() -> None:
-        import dbt.cli.main  # noqa: F401
-
-    thread = threading.Thread(target=load, name="import-dbt", daemon=True)
-    thread.start()
-    return thread
+def build_in_worker(
+    worker: BuildWorker,
+    as_of: datetime,
+    *,
+    full_refresh: bool = False,
+    unit_tests: bool = True,
+    scoped_tests: bool = False,
+) -> DbtOutcome:
+    """build_models, done by the worker process that parsed the project meanwhile."""
+    return worker.build(
+        as_of, full_refresh=full_refresh, unit_tests=unit_tests, scoped_tests=scoped_tests
+    )
 
 
 def check_models(

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
@@ -64,6 +65,40 @@ def close_dbt_duckdb() -> None:
         environment.close()
 
 
+def _dbt_args(command: list[str], *, extra_vars: dict | None, quiet: bool) -> list[str]:
+    args = [
+        *command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--vars",
+        json.dumps(dict(extra_vars or {})),
+    ]
+    if quiet:
+        args = ["--quiet", "--no-print", *args]
+    if "DBT_LOG_LEVEL_FILE" not in os.environ:
+        # at debug, dbt.log takes every statement of every node: ~10,000 lines (0.7 MB)
+        # a small cycle, against ~180 at info, which keeps each node's result and
+        # time. DBT_LOG_LEVEL_FILE=debug brings the statements back.
+        args = ["--log-level-file", "info", *args]
+    return args
+
+
+def parse_project(warehouse_path: Path) -> Any:
+    """dbt's parsed project (its manifest) for builds on this warehouse, or None when
+    parsing fails (the build then parses again and reports why). It reads only the
+    project's files, never the warehouse, so it can run while the warehouse is being
+    written; a build given it (`run_dbt(manifest=...)`) skips parsing."""
+    from dbt.cli.main import dbtRunner
+
+    dbt_env(warehouse_path)
+    result = dbtRunner().invoke(
+        _dbt_args(["parse", "--no-write-json"], extra_vars=None, quiet=True)
+    )
+    return result.result if result.success else None
+
+
 def run_dbt(
     command: list[str],
     warehouse_path: Path,
@@ -72,10 +107,12 @@ def run_dbt(
     extra_vars: dict | None = None,
     quiet: bool = True,
     scoped_tests: bool = False,
+    manifest: Any = None,
 ) -> DbtOutcome:
     """Invoke dbt (e.g. ["build"]) on the warehouse; `as_of` goes into the warehouse's
     run-context table first (the models read it from there). With scoped_tests, data
-    tests of stamped models cover the rows built since the last passing quality gate."""
+    tests of stamped models cover the rows built since the last passing quality gate.
+    `manifest` (parse_project's, with the same vars) saves dbt its parse."""
     from dbt.cli.main import dbtRunner
 
     from carewatch.runtime import create_warehouse_file
@@ -85,25 +122,9 @@ def run_dbt(
     # dbt/macros/test_scope.sql reads it as the tests execute: not a dbt var (a
     # changed var re-parses the whole project) nor a table (a query per test)
     os.environ[TESTS_SCOPE_ENV] = prepare_run(warehouse_path, as_of, scoped_tests=scoped_tests)
-    variables = dict(extra_vars or {})
-    args = [
-        *command,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--vars",
-        json.dumps(variables),
-    ]
-    if quiet:
-        args = ["--quiet", "--no-print", *args]
-    if "DBT_LOG_LEVEL_FILE" not in os.environ:
-        # at debug, dbt.log takes every statement of every node: ~10,000 lines (0.7 MB)
-        # a small cycle, against ~180 at info, which keeps each node's result and
-        # time. DBT_LOG_LEVEL_FILE=debug brings the statements back.
-        args = ["--log-level-file", "info", *args]
+    args = _dbt_args(command, extra_vars=extra_vars, quiet=quiet)
     try:
-        result = dbtRunner().invoke(args)
+        result = dbtRunner(manifest=manifest).invoke(args)
     finally:
         os.environ.pop(TESTS_SCOPE_ENV, None)
         close_dbt_duckdb()

@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
 from carewatch import pipeline
+from carewatch.build_worker import BuildWorker
 from carewatch.check_worker import CheckWorker
 from carewatch.checks import Validation
 from carewatch.config import load_config
@@ -47,12 +48,12 @@ def load_jsonl_task(path: str, warehouse: Warehouse) -> str:
     return str(summary)
 
 
-@task(name="dbt-build")
-def build_task(warehouse: Warehouse, as_of, full_refresh: bool) -> None:
+@task(name="dbt-build", cache_policy=NO_CACHE)
+def build_task(builder: BuildWorker, as_of, full_refresh: bool) -> None:
     # dbt unit tests (SQL against fixtures) run with full refreshes, `make test` and CI;
     # data tests look at the rows rebuilt since the last passing cycle (as the checks do)
-    pipeline.build_models(
-        warehouse, as_of, full_refresh=full_refresh, unit_tests=full_refresh, scoped_tests=True
+    pipeline.build_in_worker(
+        builder, as_of, full_refresh=full_refresh, unit_tests=full_refresh, scoped_tests=True
     )
 
 
@@ -129,9 +130,13 @@ def care_pipeline(
         if source == "demo" and not as_of
         else pipeline.parse_as_of(as_of)
     )
-    # Great Expectations loads in the check worker, on the other core, while dbt builds
-    pipeline.warm_up_imports()
-    with CheckWorker() as worker, warehouse_lock(warehouse.directory):
+    # the build worker loads dbt and parses the project on the other core while this
+    # process syncs and loads; the check worker loads Great Expectations while dbt
+    # builds (started together, the two imports slowed each other's)
+    with (
+        BuildWorker.for_warehouse(warehouse.directory) as builder,
+        warehouse_lock(warehouse.directory),
+    ):
         sync_config_task(config_path, warehouse)
         loaded = "nothing new loaded"
         if source == "demo":
@@ -142,18 +147,19 @@ def care_pipeline(
             if not input_path:
                 raise ValueError("source=jsonl needs input_path")
             loaded = load_jsonl_task(input_path, warehouse)
-        build_task(warehouse, as_of_at, full_refresh)
-        # the next reporting file is written while the worker checks, and swapped in
-        # only when they pass (pipeline.stage_publish); both only read the warehouse
-        staged = stage_publish_task.submit(warehouse, run_id, as_of_at)
-        try:
-            validation = validate_task(worker, warehouse, as_of_at, config_path)
-            staged.wait()  # its read-only connection closes before the results are written
-            checks = checks_task(warehouse, run_id, validation, site_dir)
-            warnings = pipeline.warning_count(warehouse, run_id)
-            reporting = publish_task(warehouse, staged)
-        finally:
-            discard_staged(staged)  # a failed run's file; nothing once published
+        with CheckWorker() as worker:
+            build_task(builder, as_of_at, full_refresh)
+            # the next reporting file is written while the worker checks, and swapped
+            # in only when they pass (pipeline.stage_publish); both only read
+            staged = stage_publish_task.submit(warehouse, run_id, as_of_at)
+            try:
+                validation = validate_task(worker, warehouse, as_of_at, config_path)
+                staged.wait()  # its read-only connection closes before results are written
+                checks = checks_task(warehouse, run_id, validation, site_dir)
+                warnings = pipeline.warning_count(warehouse, run_id)
+                reporting = publish_task(warehouse, staged)
+            finally:
+                discard_staged(staged)  # a failed run's file; nothing once published
         summary = pipeline.sla_summary(warehouse)
     create_markdown_artifact(
         key="care-pipeline-sla",
