@@ -34,6 +34,7 @@ class BuildWorker(WorkerProcess):
     """A started build worker for one warehouse: `build` once, then `close`."""
 
     name = "build worker"
+    failed = BuildWorkerFailed
 
     def __init__(self, warehouse_dir: Path) -> None:
         self.warehouse_dir = Path(warehouse_dir).resolve()
@@ -43,20 +44,15 @@ class BuildWorker(WorkerProcess):
     def prestart(cls, warehouse_dir: Path) -> None:
         """Start the worker for the next run on this warehouse now: `carewatch run`
         calls this before it imports Prefect and starts the flow (~2 s)."""
-        worker = cls(warehouse_dir)
-        _prestarted.setdefault(worker.warehouse_dir, []).append(worker)
+        if Path(warehouse_dir).resolve() not in _prestarted:
+            worker = cls(warehouse_dir)
+            _prestarted[worker.warehouse_dir] = worker
 
     @classmethod
     def for_warehouse(cls, warehouse_dir: Path) -> BuildWorker:
         """A worker pre-started for this warehouse, or a new one."""
-        waiting = _prestarted.get(Path(warehouse_dir).resolve())
-        return waiting.pop(0) if waiting else cls(warehouse_dir)
-
-    def __enter__(self) -> BuildWorker:
-        return self
-
-    def failure(self, message: str) -> WorkerFailed:
-        return BuildWorkerFailed(message)
+        waiting = _prestarted.pop(Path(warehouse_dir).resolve(), None)
+        return waiting or cls(warehouse_dir)
 
     def build(
         self, as_of: datetime, *, full_refresh: bool, unit_tests: bool, scoped_tests: bool
@@ -74,9 +70,9 @@ class BuildWorker(WorkerProcess):
         return DbtOutcome(**answer)
 
 
-# workers started ahead of their run (BuildWorker.prestart), per warehouse; an unused
-# one ends when this process does (end of input)
-_prestarted: dict[Path, list[BuildWorker]] = {}
+# the worker started ahead of its run (BuildWorker.prestart), per warehouse; an
+# unused one ends when this process does (end of input)
+_prestarted: dict[Path, BuildWorker] = {}
 
 
 def build(warehouse_dir: Path, manifest: Any, request: dict[str, Any]) -> dict[str, Any]:

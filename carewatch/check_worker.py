@@ -34,15 +34,10 @@ class CheckWorker(WorkerProcess):
     """A started check worker: `validate` once, then `close` (also when never used)."""
 
     name = "check worker"
+    failed = CheckWorkerFailed
 
     def __init__(self) -> None:
         super().__init__("carewatch.check_worker")
-
-    def __enter__(self) -> CheckWorker:
-        return self
-
-    def failure(self, message: str) -> WorkerFailed:
-        return CheckWorkerFailed(message)
 
     def validate(
         self,

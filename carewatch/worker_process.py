@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 
 class WorkerFailed(RuntimeError):
@@ -28,6 +28,7 @@ class WorkerProcess:
     (also when never used)."""
 
     name = "worker"
+    failed: type[WorkerFailed] = WorkerFailed  # what `request` raises when it ends
 
     def __init__(self, module: str, *args: str) -> None:
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
@@ -39,7 +40,7 @@ class WorkerProcess:
             text=True,
         )
 
-    def __enter__(self):  # noqa: ANN204 (the subclass)
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -48,13 +49,10 @@ class WorkerProcess:
     def request(self, payload: dict[str, Any]) -> dict[str, Any]:
         output, _ = self.process.communicate(json.dumps(payload) + "\n")
         if self.process.returncode != 0 or not output.strip():
-            raise self.failure(
+            raise self.failed(
                 f"the {self.name} exited with {self.process.returncode}: {self._errors()}"
             )
         return json.loads(output.strip().splitlines()[-1])
-
-    def failure(self, message: str) -> WorkerFailed:
-        return WorkerFailed(message)
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -15,8 +15,8 @@
     Which models carry a stamp is read from their documented columns
     (`_models.yml`, in dbt's graph), not from the database: a query per test
     cost ~20 ms of dbt's single Python thread, 59 times a cycle. An undocumented
-    stamp only makes its tests look at every row (tests/test_dbt_docs.py keeps
-    the documentation complete).
+    stamp only makes its tests look at every row (a test in
+    tests/test_publish_gate.py keeps the documentation complete).
 
     Uniqueness tests keep every row that shares a key with a rebuilt row, so a
     new duplicate of an old key still fails. Full refreshes, a `dbt build` by
