@@ -127,9 +127,11 @@
 {#
     A post's score for `signal`: rows for every language, plus the German rows
     unless the post is English, plus the English rows unless it is German (the
-    engine only evaluates the branch a post needs).
+    engine only evaluates the branch a post needs). With `cue` (an SQL boolean
+    that is false only when none of the signal's rows can match), a post without
+    the cue scores 0.0 without trying a row.
 #}
-{% macro signal_score(rules, signal) -%}
+{% macro signal_score(rules, signal, cue=none) -%}
     {%- set common = [] -%}
     {%- set german = [] -%}
     {%- set english = [] -%}
@@ -138,6 +140,7 @@
         {%- elif rule.language == 'en' -%}{%- do english.append(rule) -%}
         {%- else -%}{%- do common.append(rule) -%}{%- endif -%}
     {%- endfor -%}
+    {%- if cue %}case when {{ cue }} then {% endif -%}
     ({{ prefiltered_rules_score(common) }}
         {%- if german %}
             + case when cw_language = 'en' then 0.0 else {{ prefiltered_rules_score(german) }} end
@@ -145,6 +148,17 @@
         {%- if english %}
             + case when cw_language = 'de' then 0.0 else {{ prefiltered_rules_score(english) }} end
         {%- endif %})
+    {%- if cue %} else 0.0 end{% endif -%}
+{%- endmacro %}
+
+{#
+    A regex matching where any of `patterns` (case-insensitive, normalised text)
+    does: one scan of the text instead of one per pattern.
+#}
+{% macro any_pattern_ci(patterns) -%}
+    {%- set normalised = [] -%}
+    {%- for pattern in patterns -%}{%- do normalised.append(normalised_pattern(pattern)) -%}{%- endfor -%}
+    {{ regex_matches_ci('cw_norm', sql_string('(?:' ~ normalised | join(')|(?:') ~ ')')) }}
 {%- endmacro %}
 
 {# Number of matches of all `signal` rows together (for lang_de / lang_en). #}
@@ -185,6 +199,32 @@
     {%- set customer_only = ['complaint', 'question', 'praise', 'resolved', 'unresolved'] -%}
     {%- set brand_only = ['private_channel', 'formal', 'informal', 'emoji', 'small_talk'] -%}
     {%- set kept = (keep | join(',\n        ') ~ ',') if keep else '' -%}
+    {%- set norm_steps = normalised_post_text_steps(text) -%}
+    {#- Signals of a few case-insensitive rows only (no case-sensitive one, no more
+        than a chunk) are "cued": one alternation of all their rows for each side's
+        posts tells whether any can match, so a post without the cue skips their
+        rules (most posts match none). A side's alternation stays within
+        `max_cue_rules` rows: RE2 slows down sharply beyond some size. -#}
+    {%- set max_cue_rules = 24 -%}
+    {%- set cued = [] -%}
+    {%- for signal in scored -%}
+        {%- set own = rules | selectattr('signal', 'equalto', signal) | list -%}
+        {%- if own and not (own | selectattr('cs') | list) and own | length <= 8 -%}
+            {%- do cued.append(signal) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set cue_patterns = {'customer': [], 'brand': []} -%}
+    {%- for rule in rules if rule.signal in cued -%}
+        {%- if rule.signal not in brand_only -%}{%- do cue_patterns.customer.append(rule.pattern) -%}{%- endif -%}
+        {%- if rule.signal not in customer_only -%}{%- do cue_patterns.brand.append(rule.pattern) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set cue_of = {} -%}
+    {%- for signal in cued -%}
+        {%- set sides = [] -%}
+        {%- if signal not in brand_only -%}{%- do sides.append('cw_customer_cue') -%}{%- endif -%}
+        {%- if signal not in customer_only -%}{%- do sides.append('cw_brand_cue') -%}{%- endif -%}
+        {%- do cue_of.update({signal: '(' ~ sides | join(' or ') ~ ')'}) -%}
+    {%- endfor -%}
 
 post_text_prepared as (
 
@@ -193,12 +233,28 @@ post_text_prepared as (
         {{ text }} as cw_text,
         {{ source_language }} as cw_source_language,
         cast({{ customer_post }} as boolean) as cw_is_customer,
-        {{ normalised_post_text(text) }} as cw_norm,
-        {{ text_without_urls(text) }} as cw_plain
+        {{ text_without_urls(text) }} as cw_plain,
+        {{ norm_steps[0] }} as cw_norm
 
     from {{ relation }}
 
 ),
+{%- for step in norm_steps[1:] %}
+
+post_text_normalised_{{ loop.index }} as (
+
+    select
+        {{ kept }}
+        cw_text,
+        cw_source_language,
+        cw_is_customer,
+        cw_plain,
+        {{ step }} as cw_norm
+
+    from {{ 'post_text_prepared' if loop.first else 'post_text_normalised_' ~ (loop.index - 1) }}
+
+),
+{%- endfor %}
 
 post_words_counted as (
 
@@ -210,7 +266,7 @@ post_words_counted as (
         case when cw_source_language in ('de', 'en') then 0
             else {{ signal_count(rules, 'lang_en') }} end as cw_en_words
 
-    from post_text_prepared
+    from {{ 'post_text_prepared' if norm_steps | length == 1 else 'post_text_normalised_' ~ (norm_steps | length - 1) }}
 
 ),
 
@@ -223,7 +279,19 @@ post_language_detected as (
             when cw_de_words = 0 and cw_en_words = 0 then 'other'
             when cw_de_words >= cw_en_words then 'de'
             else 'en'
-        end as cw_language
+        end as cw_language,
+        {%- if cue_patterns.customer and cue_patterns.customer | length <= max_cue_rules %}
+        case when cw_is_customer is false then false
+            else {{ any_pattern_ci(cue_patterns.customer) }} end as cw_customer_cue,
+        {%- else %}
+        true as cw_customer_cue,
+        {%- endif %}
+        {%- if cue_patterns.brand and cue_patterns.brand | length <= max_cue_rules %}
+        case when cw_is_customer then false
+            else {{ any_pattern_ci(cue_patterns.brand) }} end as cw_brand_cue
+        {%- else %}
+        true as cw_brand_cue
+        {%- endif %}
 
     from post_words_counted
 
@@ -237,17 +305,21 @@ post_signals_scored as (
         cw_language,
         {%- for signal in scored %}
         {%- if signal in customer_only %}
-        case when cw_is_customer is false then 0.0 else {{ signal_score(rules, signal) }} end
+        case when cw_is_customer is false then 0.0 else {{ signal_score(rules, signal, cue_of.get(signal)) }} end
             as cw_{{ signal }}_score,
         {%- elif signal in brand_only %}
-        case when cw_is_customer then 0.0 else {{ signal_score(rules, signal) }} end
+        case when cw_is_customer then 0.0 else {{ signal_score(rules, signal, cue_of.get(signal)) }} end
             as cw_{{ signal }}_score,
         {%- else %}
-        {{ signal_score(rules, signal) }} as cw_{{ signal }}_score,
+        {{ signal_score(rules, signal, cue_of.get(signal)) }} as cw_{{ signal }}_score,
         {%- endif %}
         {%- endfor %}
         case
             when cw_is_customer is false then 'other'
+        {%- if topics %}
+            -- one scan tells whether any topic can match
+            when not {{ any_pattern_ci(topics | map(attribute=1) | list) }} then 'other'
+        {%- endif %}
         {%- for topic, pattern in topics %}
             when {{ regex_matches_ci('cw_norm', sql_string(normalised_pattern(pattern))) }}
                 then '{{ topic }}'

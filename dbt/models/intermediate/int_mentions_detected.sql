@@ -17,9 +17,13 @@
     on_schema_change='sync_all_columns',
     pre_hook="{{ forget_mentions_of_rebuilt_posts() }}"
 ) }}
+{%- set watched = [] %}
+{%- for brand in brand_term_patterns() if brand.watch %}
+{%- do watched.append(brand) %}
+{%- endfor %}
 with
 
-posts as (
+posts_read as (
 
     select
         authored.platform,
@@ -36,6 +40,39 @@ posts as (
     {%- if only_new %}
         and authored.built_at > {{ watermark() }}
     {%- endif %}
+
+),
+
+posts as (
+
+    -- which brands' watch terms (and no exclusion) the text matches, one column a
+    -- brand: the text is scanned here once for any brand's term, then per brand
+    -- only where some term matched (most posts hold none)
+    select
+        platform,
+        post_id,
+        parent_author_brand_key,
+        mentioned_handles
+        {%- for brand in watched %},
+        case when has_watch_term
+            then {{ regex_matches_ci('post_text', sql_string(brand.watch)) }}
+            {%- if brand.exclusion %}
+                and not {{ regex_matches_ci('post_text', sql_string(brand.exclusion)) }}
+            {%- endif %}
+            else false
+        end as matches_terms_{{ loop.index }}
+        {%- endfor %}
+
+    from (
+        select
+            *,
+            {%- if watched %}
+            {{ regex_matches_ci('post_text', sql_string('(?:' ~ watched | map(attribute='watch') | join(')|(?:') ~ ')')) }}
+            {%- else %}
+            false
+            {%- endif %} as has_watch_term
+        from posts_read
+    ) as scanned
 
 ),
 
@@ -84,25 +121,17 @@ addressed_by_reply as (
 
 matched_by_term as (
 
-    {%- set brands = brand_term_patterns() %}
-    {%- set branches = [] %}
-    {%- for brand in brands if brand.watch %}
-    {%- do branches.append(brand) %}
-    {%- endfor %}
-    {%- for brand in branches %}
+    {%- for brand in watched %}
     select
         platform,
         post_id,
         '{{ brand.brand_key }}' as brand_key
 
     from posts
-    where {{ regex_matches_ci('post_text', sql_string(brand.watch)) }}
-        {%- if brand.exclusion %}
-        and not {{ regex_matches_ci('post_text', sql_string(brand.exclusion)) }}
-        {%- endif %}
+    where matches_terms_{{ loop.index }}
     {{ 'union all' if not loop.last }}
     {%- endfor %}
-    {%- if not branches %}
+    {%- if not watched %}
     select
         cast(null as varchar) as platform,
         cast(null as varchar) as post_id,
