@@ -46,7 +46,7 @@ _INLINE_SQL = (
     "-- depends_on: {{ ref('post_topics') }}\n"
     "with {{ post_classification_ctes("
     f"relation='{INPUT_VIEW}', text='cw_input_text', "
-    "source_language='cw_input_language', keep=['cw_row_id']) }} "
+    "source_language='cw_input_language', keep=['cw_row_id'], prefilter=PREFILTER) }} "
     "select * from posts_classified"
 )
 
@@ -85,14 +85,16 @@ def _invoke(runner, args: list[str], work: Path):
     return result
 
 
-def compile_classifier() -> str:
+def compile_classifier(*, prefilter: bool = True) -> str:
     """The classifier's SQL as dbt compiles it from the seeds and the macro.
 
     The query reads the relation `cw_input_posts(cw_row_id, cw_input_text,
     cw_input_language)` and returns `cw_row_id` plus CLASSIFIER_COLUMNS.
     Cached per process for as long as the seeds and macros are unchanged.
+    `prefilter=False` compiles the slow form that tries every rule one by one
+    (the same labels; tests use it to check the fast one).
     """
-    fingerprint = _seed_fingerprint()
+    fingerprint = f"{_seed_fingerprint()}:{prefilter}"
     if fingerprint in _compiled:
         return _compiled[fingerprint]
 
@@ -107,7 +109,8 @@ def compile_classifier() -> str:
         try:
             runner = dbtRunner()
             _invoke(runner, ["seed", "--select", *_SEEDS], work)
-            result = _invoke(runner, ["compile", "--inline", _INLINE_SQL], work)
+            inline = _INLINE_SQL.replace("PREFILTER", "true" if prefilter else "false")
+            result = _invoke(runner, ["compile", "--inline", inline], work)
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -126,12 +129,13 @@ def classify_table(
     target_table: str,
     *,
     language_column: str | None = None,
+    prefilter: bool = True,
 ) -> None:
     """Create `target_table` = `source_table`'s rows classified, joined on its rowid.
 
     `target_table` has `cw_row_id` (the source table's rowid) and CLASSIFIER_COLUMNS.
     """
-    sql = compile_classifier()
+    sql = compile_classifier(prefilter=prefilter)
     language = _quote(language_column) if language_column else "cast(null as varchar)"
     con.execute(
         f"create or replace temp view {INPUT_VIEW} as "

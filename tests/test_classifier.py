@@ -14,7 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from carewatch.classify import CLASSIFIER_COLUMNS, classify_csv, classify_table
+from carewatch.classify import (
+    CLASSIFIER_COLUMNS,
+    classify_csv,
+    classify_table,
+    compile_classifier,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEV_SET = PROJECT_ROOT.parent / "shared" / "data" / "complaints" / "complaints_dev.csv"
@@ -211,3 +216,34 @@ def test_dev_set_macro_f1_reaches_the_target():
     f1_yes = 2 * tp / (2 * tp + fp + fn)
     f1_no = 2 * tn / (2 * tn + fn + fp)
     assert (f1_yes + f1_no) / 2 >= 0.75
+
+
+def test_prefilters_give_the_labels_of_trying_every_rule():
+    """The chunk alternations, the cue scans of the small signals and the topic
+    scan only skip rules that cannot match: the labels and scores equal the slow
+    form's on the labelled set, the posts above and (when present) the dev set."""
+    con = duckdb.connect()
+    con.execute(
+        "create temp table posts as select text from read_csv(?, all_varchar = true)",
+        [str(PROJECT_ROOT / "eval" / "labelled_posts.csv")],
+    )
+    con.executemany("insert into posts values (?)", [[text] for text in POSTS.values()])
+    if DEV_SET.is_file():
+        con.execute(
+            "insert into posts select text from read_csv(?, all_varchar = true)", [str(DEV_SET)]
+        )
+    classify_table(con, "posts", "text", "fast")
+    classify_table(con, "posts", "text", "slow", prefilter=False)
+    columns = ", ".join(
+        "round(complaint_score, 9)" if c == "complaint_score" else c for c in CLASSIFIER_COLUMNS
+    )
+    query = "select cw_row_id, {columns} from {table}"
+    differing = con.execute(
+        f"select count(*) from ({query.format(columns=columns, table='fast')} "
+        f"except all {query.format(columns=columns, table='slow')})"
+    ).fetchone()[0]
+    posts = con.execute("select count(*) from slow").fetchone()[0]
+    assert posts >= 390 + len(POSTS)
+    assert differing == 0
+    # the slow form really is another query
+    assert compile_classifier(prefilter=False) != compile_classifier()

@@ -101,13 +101,13 @@
     and a matching chunk usually holds one match. The result is the same number:
     an alternation matches exactly when one of its patterns does.
 #}
-{% macro prefiltered_rules_score(rules, chunk=8) -%}
+{% macro prefiltered_rules_score(rules, chunk=8, prefilter=true) -%}
     {%- set sensitive = rules | selectattr('cs') | list -%}
     {%- set insensitive = rules | rejectattr('cs') | list -%}
     {%- set terms = [] -%}
     {%- for group in [sensitive, insensitive] if group -%}
         {%- for part in group | batch(chunk) -%}
-            {%- do terms.append(rules_tree_score(part)) -%}
+            {%- do terms.append(rules_tree_score(part) if prefilter else rules_score(part)) -%}
         {%- endfor -%}
     {%- endfor -%}
     {%- if terms -%}({{ terms | join('\n            + ') }}){%- else -%}0.0{%- endif -%}
@@ -131,7 +131,7 @@
     that is false only when none of the signal's rows can match), a post without
     the cue scores 0.0 without trying a row.
 #}
-{% macro signal_score(rules, signal, cue=none) -%}
+{% macro signal_score(rules, signal, cue=none, prefilter=true) -%}
     {%- set common = [] -%}
     {%- set german = [] -%}
     {%- set english = [] -%}
@@ -141,12 +141,12 @@
         {%- else -%}{%- do common.append(rule) -%}{%- endif -%}
     {%- endfor -%}
     {%- if cue %}case when {{ cue }} then {% endif -%}
-    ({{ prefiltered_rules_score(common) }}
+    ({{ prefiltered_rules_score(common, prefilter=prefilter) }}
         {%- if german %}
-            + case when cw_language = 'en' then 0.0 else {{ prefiltered_rules_score(german) }} end
+            + case when cw_language = 'en' then 0.0 else {{ prefiltered_rules_score(german, prefilter=prefilter) }} end
         {%- endif %}
         {%- if english %}
-            + case when cw_language = 'de' then 0.0 else {{ prefiltered_rules_score(english) }} end
+            + case when cw_language = 'de' then 0.0 else {{ prefiltered_rules_score(english, prefilter=prefilter) }} end
         {%- endif %})
     {%- if cue %} else 0.0 end{% endif -%}
 {%- endmacro %}
@@ -183,8 +183,10 @@
     rules only the other side's posts need: a customer post gets no address form,
     agent, emoji, small talk or private-channel score, a brand post no kind
     (other), topic (other), resolved or unresolved. Unknown posts get everything.
+    `prefilter=false` tries every rule of every post one by one (no chunk
+    alternations, cues or topic scan): slower, the same labels; tests compare.
 #}
-{% macro post_classification_ctes(relation, text, source_language='null', keep=[], customer_post='null') %}
+{% macro post_classification_ctes(relation, text, source_language='null', keep=[], customer_post='null', prefilter=true) %}
     {%- set rules = post_lexicon_rules() -%}
     {%- set topics = post_topic_rules() -%}
     {%- set scored = ['complaint', 'question', 'praise', 'private_channel', 'technician', 'resolved',
@@ -207,7 +209,7 @@
         `max_cue_rules` rows: RE2 slows down sharply beyond some size. -#}
     {%- set max_cue_rules = 24 -%}
     {%- set cued = [] -%}
-    {%- for signal in scored -%}
+    {%- for signal in scored if prefilter -%}
         {%- set own = rules | selectattr('signal', 'equalto', signal) | list -%}
         {%- if own and not (own | selectattr('cs') | list) and own | length <= 8 -%}
             {%- do cued.append(signal) -%}
@@ -305,18 +307,18 @@ post_signals_scored as (
         cw_language,
         {%- for signal in scored %}
         {%- if signal in customer_only %}
-        case when cw_is_customer is false then 0.0 else {{ signal_score(rules, signal, cue_of.get(signal)) }} end
+        case when cw_is_customer is false then 0.0 else {{ signal_score(rules, signal, cue_of.get(signal), prefilter) }} end
             as cw_{{ signal }}_score,
         {%- elif signal in brand_only %}
-        case when cw_is_customer then 0.0 else {{ signal_score(rules, signal, cue_of.get(signal)) }} end
+        case when cw_is_customer then 0.0 else {{ signal_score(rules, signal, cue_of.get(signal), prefilter) }} end
             as cw_{{ signal }}_score,
         {%- else %}
-        {{ signal_score(rules, signal, cue_of.get(signal)) }} as cw_{{ signal }}_score,
+        {{ signal_score(rules, signal, cue_of.get(signal), prefilter) }} as cw_{{ signal }}_score,
         {%- endif %}
         {%- endfor %}
         case
             when cw_is_customer is false then 'other'
-        {%- if topics %}
+        {%- if topics and prefilter %}
             -- one scan tells whether any topic can match
             when not {{ any_pattern_ci(topics | map(attribute=1) | list) }} then 'other'
         {%- endif %}
