@@ -20,7 +20,9 @@ mentions as (
 
 posts as (
 
-    select * from {{ ref('int_posts_authored') }}
+    -- author, key and time as loaded (staging, not int_posts_authored, which
+    -- leaves the customer key out)
+    select * from {{ ref('stg_social__posts') }}
 
 ),
 
